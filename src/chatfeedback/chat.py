@@ -1,0 +1,205 @@
+"""The conversation service: send, stream, regenerate and rate, persisting as it goes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import scales
+from .backends import Backend, Generation, build_backend, validate_models
+from .config import Settings
+from .errors import BackendError, FeedbackError
+from .store import Conversation, Message, Rating, Store
+
+SAVE_EVERY = 1.0      # seconds between saves of a streaming answer's partial text
+COALESCE = 0.03       # seconds of tokens gathered into one UI update
+
+
+@dataclass(frozen=True)
+class Turn:
+    conversation: Conversation
+    prompt: Message
+    answer: Message   # saved with status "streaming" until the Reply is consumed
+
+
+class Reply:
+    """Iterate to stream an answer's text; the answer is saved as it streams and, at the
+    end, with its status (complete, stopped or error), timing and usage.
+    After iteration, :attr:`message` is the saved answer."""
+
+    def __init__(self, service: ChatService, answer: Message, history: list[dict[str, str]],
+                 backend: Backend) -> None:
+        self._service, self._backend, self._history = service, backend, history
+        self.message = answer
+        self.text = ""
+        self._stop = threading.Event()
+        self._stream = self._run()
+
+    def stop(self) -> None:
+        """Ask the stream to end after the current piece; the answer is saved as stopped."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """End an abandoned stream now (e.g. the page stopped it); saved as stopped."""
+        self._stream.close()
+
+    def __iter__(self) -> Iterator[str]:
+        return self._stream
+
+    def _run(self) -> Iterator[str]:
+        store, answer = self._service.store, self.message
+        generation = Generation()
+        started = time.perf_counter()
+        ttft: float | None = None
+        last_save = last_yield = started
+        pending = ""
+        status, error = "stopped", None  # what it is if the reader walks away mid-stream
+        try:
+            for piece in self._backend.stream(self._history, generation):
+                if not piece:
+                    continue
+                clock = time.perf_counter()
+                if ttft is None:
+                    ttft = (clock - started) * 1000
+                self.text += piece
+                pending += piece
+                if clock - last_yield >= COALESCE or len(self.text) == len(piece):
+                    yield pending
+                    pending, last_yield = "", clock
+                if clock - last_save >= SAVE_EVERY:
+                    store.update_answer(answer.id, content=self.text)
+                    last_save = clock
+                if self._stop.is_set():
+                    break
+            else:
+                status = "complete"
+            if pending:
+                yield pending
+        except BackendError as exc:
+            status, error = "error", str(exc)
+        except Exception as exc:  # noqa: BLE001 - a plugin bug must not lose the answer
+            status, error = "error", f"the model backend failed: {type(exc).__name__}: {exc}"
+        finally:
+            self._finish(status, error, generation, started, ttft)
+
+    def _finish(self, status: str, error: str | None, generation: Generation, started: float,
+                ttft: float | None) -> None:
+        latency = (time.perf_counter() - started) * 1000
+        self._service.store.update_answer(
+            self.message.id, content=self.text, status=status, error=error, ttft_ms=ttft,
+            latency_ms=latency, prompt_tokens=generation.prompt_tokens,
+            completion_tokens=generation.completion_tokens, total_tokens=generation.total_tokens,
+            finish_reason=generation.finish_reason)
+        self.message = self._service.store.message(self.message.id)
+
+
+class ChatService:
+    """What a chat client needs: conversations, replies and ratings, with the rules applied."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self._backends: dict[str, Backend] = {}
+
+    @classmethod
+    def open(cls, settings: Settings) -> ChatService:
+        """Check every model entry, open and migrate the database, recover answers that a
+        crash left streaming. Raises ConfigError or StoreError with a one-line message."""
+        backends = validate_models(settings)
+        store = Store.open(settings.database_url)
+        store.recover_interrupted()
+        service = cls(settings, store)
+        service._backends.update(backends)
+        return service
+
+    def backend(self, model_name: str | None) -> Backend:
+        model = self.settings.model(model_name)
+        if model.name not in self._backends:
+            self._backends[model.name] = build_backend(model)
+        return self._backends[model.name]
+
+    # ------------------------------------------------------------ conversations
+    def new_conversation(self, *, owner: str | None = None,
+                         model: str | None = None) -> Conversation:
+        return self.store.create_conversation(
+            owner=owner, model=self.settings.model(model).name,
+            training_consent=self.settings.feedback.training_consent_default)
+
+    def send(self, conversation_id: str | None, prompt: str, *, owner: str | None = None,
+             model: str | None = None) -> Turn:
+        """Save the prompt (creating the conversation on its first message) and an empty
+        answer row marked streaming. Stream it with :meth:`reply`."""
+        if not prompt or not prompt.strip():
+            raise ValueError("an empty prompt is not sent")
+        if conversation_id is None:
+            conversation = self.new_conversation(owner=owner, model=model)
+        else:
+            conversation = self.store.conversation(conversation_id, owner=owner)
+        user = self.store.add_message(conversation.id, "user", prompt)
+        answer = self._start_answer(conversation, user)
+        return Turn(self.store.conversation(conversation.id), user, answer)
+
+    def regenerate(self, answer_id: str) -> Message:
+        """A new version of an answer (same prompt); it becomes the selected version."""
+        old = self.store.message(answer_id)
+        if old.role != "assistant" or old.parent_id is None:
+            raise FeedbackError("only answers can be regenerated")
+        conversation = self.store.conversation(old.conversation_id)
+        return self._start_answer(conversation, self.store.message(old.parent_id))
+
+    def _start_answer(self, conversation: Conversation, prompt: Message) -> Message:
+        model = self.settings.model(conversation.model)
+        backend = self.backend(model.name)
+        return self.store.add_message(
+            conversation.id, "assistant", "", parent_id=prompt.id, status="streaming",
+            model=model.name, backend=model.backend, settings=backend.settings(),
+            system_prompt=model.system_prompt)
+
+    def reply(self, answer: Message) -> Reply:
+        """The stream for an answer row made by :meth:`send` or :meth:`regenerate`."""
+        model = self.settings.model(answer.model)
+        return Reply(self, answer, self.history(answer), self.backend(model.name))
+
+    def history(self, answer: Message) -> list[dict[str, str]]:
+        """What the model is sent for ``answer``: system prompt, earlier turns, the prompt."""
+        sent: list[dict[str, str]] = []
+        if answer.system_prompt:
+            sent.append({"role": "system", "content": answer.system_prompt})
+        for message in self.store.messages(answer.conversation_id):
+            if message.turn > answer.turn:
+                break
+            if message.role == "assistant":
+                if message.turn == answer.turn or not message.content:
+                    continue
+            sent.append({"role": message.role, "content": message.content})
+        return sent
+
+    # ------------------------------------------------------------------ ratings
+    def rate(self, answer_id: str, value: int | None, *, actor: str | None = None) -> Rating:
+        """Apply the configured mode: locked ratings never change; in ``latest`` mode only
+        the newest answer can be rated. ``value`` is on the stored scale (see scales)."""
+        feedback = self.settings.feedback
+        if feedback.mode == "latest":
+            answer = self.store.message(answer_id)
+            if answer.turn != self.store.turn_count(answer.conversation_id) - 1:
+                raise FeedbackError("only the newest answer can be rated")
+        return self.store.rate(answer_id, value, scale=feedback.scale, actor=actor,
+                               allow_change=feedback.mode != "locked")
+
+    def rate_widget(self, answer_id: str, index: int | None, *,
+                    actor: str | None = None) -> Rating:
+        """:meth:`rate` with the value as an ``st.feedback`` index."""
+        return self.rate(answer_id, scales.from_widget(self.settings.feedback.scale, index),
+                         actor=actor)
+
+    def annotate(self, answer_id: str, *, comment: str | None = None,
+                 tags: list[str] | None = None, actor: str | None = None) -> Rating:
+        return self.store.annotate(answer_id, comment=comment, tags=tags, actor=actor,
+                                   max_comment_length=self.settings.feedback.max_comment_length)
+
+    def describe(self) -> dict[str, Any]:
+        return {"models": [m.name for m in self.settings.models],
+                "scale": self.settings.feedback.scale, "mode": self.settings.feedback.mode}

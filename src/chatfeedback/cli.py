@@ -1,0 +1,216 @@
+"""The ``chatfeedback`` command: run the app, export ratings, manage the database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from .chat import ChatService
+from .config import Settings, load_settings
+from .errors import ChatfeedbackError
+from .export import answer_row, write_csv, write_jsonl
+from .store import Store
+
+UI_ENTRY = Path(__file__).with_name("ui") / "app.py"
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Fail(click.ClickException):
+    """A one-line error and exit code 2, no traceback."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def settings_from(config: str | None, db: str | None) -> Settings:
+    try:
+        return load_settings(config, db)
+    except ChatfeedbackError as exc:
+        raise Fail(str(exc)) from None
+
+
+def open_store(config: str | None, db: str | None) -> Store:
+    try:
+        return Store.open(settings_from(config, db).database_url)
+    except ChatfeedbackError as exc:
+        raise Fail(str(exc)) from None
+
+
+config_option = click.option("--config", "config", type=click.Path(dir_okay=False),
+                             help="Settings file (default: ./chatfeedback.toml if present).")
+db_option = click.option("--db", "db", metavar="URL",
+                         help="Database URL, e.g. sqlite:///chatfeedback.db.")
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="chatfeedback")
+def main() -> None:
+    """Chat with your LLM and rate every answer; export the ratings.
+
+    \b
+    Example:
+        chatfeedback run --port 8501
+        chatfeedback export --format jsonl -o ratings.jsonl
+    """
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for all).")
+@config_option
+@db_option
+def run(port: int, host: str, config: str | None, db: str | None) -> None:
+    """Start the web app (headless; prints the URL).
+
+    \b
+    Example:
+        chatfeedback run --port 8501 --db sqlite:///feedback.db
+    """
+    settings = settings_from(config, db)
+    try:
+        service = ChatService.open(settings)  # checks models and the database first
+        service.store.close()
+    except ChatfeedbackError as exc:
+        raise Fail(str(exc)) from None
+    _check_port(host, port)
+    env = dict(os.environ, CHATFEEDBACK_DATABASE_URL=settings.database_url)
+    if settings.source:
+        env["CHATFEEDBACK_CONFIG"] = settings.source
+    command = [sys.executable, "-m", "streamlit", "run", str(UI_ENTRY),
+               "--server.headless", "true", "--server.port", str(port),
+               "--server.address", host, "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    click.echo(f"chatfeedback is running at http://{shown}:{port}/ (database: "
+               f"{service.store.url})")
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env) if os.name == "posix" else \
+        sys.exit(subprocess.call(command, env=env))
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise Fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date (use YYYY-MM-DD)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.now().astimezone().tzinfo)
+
+
+WRITERS: dict[str, Callable[..., int]] = {"jsonl": write_jsonl, "csv": write_csv}
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "events"]),
+              default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="File to write (default: standard output).")
+@click.option("--since", help="Only ratings given on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only ratings given before this date (YYYY-MM-DD).")
+@click.option("--model", help="Only answers from this model.")
+@config_option
+@db_option
+def export(fmt: str, output: str, since: str | None, until: str | None, model: str | None,
+           config: str | None, db: str | None) -> None:
+    """Export ratings, one row per rated answer (or every rating event).
+
+    \b
+    Example:
+        chatfeedback export --format csv -o ratings.csv
+        chatfeedback export --format events | head
+    """
+    store = open_store(config, db)
+    try:
+        if fmt == "events":
+            rows = store.iter_events()
+        else:
+            rows = (answer_row(r) for r in store.iter_rated_answers(
+                since=_date(since), until=_date(until), model=model))
+        with _open_output(output) as out:
+            count = write_jsonl(rows, out) if fmt in ("jsonl", "events") else WRITERS[fmt](
+                rows, out)
+    except ChatfeedbackError as exc:
+        raise Fail(str(exc)) from None
+    click.echo(f"exported {count} rows", err=True)
+
+
+class _open_output:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.file: TextIO | None = None
+
+    def __enter__(self) -> TextIO:
+        if self.path == "-":
+            return sys.stdout
+        try:
+            self.file = open(self.path, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise Fail(f"cannot write {self.path}: {exc.strerror}") from None
+        return self.file
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file:
+            self.file.close()
+
+
+@main.group(context_settings=CONTEXT)
+def db() -> None:
+    """Database schema: upgrade and inspect.
+
+    \b
+    Example:
+        chatfeedback db upgrade --db postgresql+psycopg://user@host/feedback
+    """
+
+
+@db.command(context_settings=CONTEXT)
+@config_option
+@db_option
+def upgrade(config: str | None, db: str | None) -> None:
+    """Apply all migrations (run at start-up too).
+
+    \b
+    Example:
+        chatfeedback db upgrade --db sqlite:///chatfeedback.db
+    """
+    store = open_store(config, db)
+    click.echo(f"{store.url} is at revision {store.revision()}")
+
+
+@db.command(context_settings=CONTEXT)
+@config_option
+@db_option
+def revision(config: str | None, db: str | None) -> None:
+    """Show the schema revision of the database and of this version of chatfeedback.
+
+    \b
+    Example:
+        chatfeedback db revision
+    """
+    settings = settings_from(config, db)
+    try:
+        store = Store.open(settings.database_url, upgrade=False)
+        click.echo(f"database: {store.revision() or 'empty'}; latest: {Store.head()}")
+    except ChatfeedbackError as exc:
+        raise Fail(str(exc)) from None

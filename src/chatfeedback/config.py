@@ -1,0 +1,214 @@
+"""Settings from a TOML file, environment variables and flags, validated with one-line errors.
+
+Precedence, lowest first: built-in defaults, the TOML file (``./chatfeedback.toml`` when it
+exists, or the file named by ``CHATFEEDBACK_CONFIG`` or ``--config``), then
+``CHATFEEDBACK_DATABASE_URL``, then ``--db``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "chatfeedback.toml"
+DEFAULT_DATABASE_URL = "sqlite:///chatfeedback.db"
+SCALES = ("thumbs", "faces", "stars")
+MODES = ("locked", "changeable", "latest")
+DEFAULT_REASONS_POSITIVE = ("Accurate", "Clear", "Helpful", "Well written")
+DEFAULT_REASONS_NEGATIVE = ("Wrong", "Unhelpful", "Too long", "Refused", "Unsafe")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One ``[[models]]`` entry. ``options`` holds the backend's own keys (checked by it)."""
+
+    name: str
+    backend: str
+    system_prompt: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    scale: str = "thumbs"
+    mode: str = "locked"
+    comment: bool = True
+    max_comment_length: int = 2000
+    reasons_positive: tuple[str, ...] = DEFAULT_REASONS_POSITIVE
+    reasons_negative: tuple[str, ...] = DEFAULT_REASONS_NEGATIVE
+    training_consent_default: bool = False
+
+
+@dataclass(frozen=True)
+class ChatConfig:
+    window: int = 40  # turns rendered before "Show earlier"
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    admins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    models: tuple[ModelConfig, ...] = (ModelConfig("echo", "echo", options={"delay": 0.02}),)
+    source: str | None = None  # the file the settings came from, if any
+
+    def model(self, name: str | None) -> ModelConfig:
+        """The model entry called ``name``, or the first one when ``name`` is unknown/None."""
+        for model in self.models:
+            if model.name == name:
+                return model
+        return self.models[0]
+
+
+def load_settings(config_file: str | os.PathLike[str] | None = None,
+                  database_url: str | None = None,
+                  environ: dict[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from file, environment and flags; raise ConfigError on bad input."""
+    env = os.environ if environ is None else environ
+    path: Path | None = None
+    if config_file:
+        path = Path(config_file)
+    elif env.get("CHATFEEDBACK_CONFIG"):
+        path = Path(env["CHATFEEDBACK_CONFIG"])
+    elif Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_toml(path)
+    settings = _parse(data, str(path) if path else "settings")
+    url = database_url or env.get("CHATFEEDBACK_DATABASE_URL") or settings.database_url
+    return Settings(database_url=_check_url(url), feedback=settings.feedback, chat=settings.chat,
+                    access=settings.access, models=settings.models,
+                    source=str(path.resolve()) if path else None)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+
+
+def _parse(data: dict[str, Any], where: str) -> Settings:
+    _only(data, {"database", "feedback", "chat", "access", "models"}, where, "")
+    database = _table(data, "database", where)
+    _only(database, {"url"}, where, "database.")
+    url = _typed(database, "url", str, where, "database.", DEFAULT_DATABASE_URL)
+
+    fb = _table(data, "feedback", where)
+    _only(fb, {"scale", "mode", "comment", "max_comment_length", "reasons_positive",
+               "reasons_negative", "training_consent_default"}, where, "feedback.")
+    feedback = FeedbackConfig(
+        scale=_choice(fb, "scale", SCALES, where, "thumbs"),
+        mode=_choice(fb, "mode", MODES, where, "locked"),
+        comment=_typed(fb, "comment", bool, where, "feedback.", True),
+        max_comment_length=_positive_int(fb, "max_comment_length", where, "feedback.", 2000),
+        reasons_positive=_str_list(fb, "reasons_positive", where, DEFAULT_REASONS_POSITIVE),
+        reasons_negative=_str_list(fb, "reasons_negative", where, DEFAULT_REASONS_NEGATIVE),
+        training_consent_default=_typed(fb, "training_consent_default", bool, where,
+                                        "feedback.", False),
+    )
+    chat_t = _table(data, "chat", where)
+    _only(chat_t, {"window"}, where, "chat.")
+    chat = ChatConfig(window=_positive_int(chat_t, "window", where, "chat.", 40))
+    access_t = _table(data, "access", where)
+    _only(access_t, {"admins"}, where, "access.")
+    access = AccessConfig(admins=tuple(a.lower() for a in
+                                       _str_list(access_t, "admins", where, (), "access.")))
+    models = _parse_models(data.get("models"), where)
+    return Settings(database_url=url, feedback=feedback, chat=chat, access=access, models=models)
+
+
+def _parse_models(raw: Any, where: str) -> tuple[ModelConfig, ...]:
+    if raw is None:
+        return Settings().models
+    if not isinstance(raw, list) or not raw or not all(isinstance(m, dict) for m in raw):
+        raise ConfigError(f"{where}: 'models' must be one or more [[models]] tables")
+    models: list[ModelConfig] = []
+    for index, entry in enumerate(raw, start=1):
+        label = f"models[{index}]"
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}: {label}.name is required (a non-empty string)")
+        label = f"model '{name}'"
+        if any(m.name == name for m in models):
+            raise ConfigError(f"{where}: {label} is defined twice")
+        backend = entry.get("backend")
+        if not isinstance(backend, str) or not backend:
+            raise ConfigError(f"{where}: {label}: 'backend' is required (e.g. \"echo\", \"openai\")")
+        system_prompt = entry.get("system_prompt")
+        if system_prompt is not None and not isinstance(system_prompt, str):
+            raise ConfigError(f"{where}: {label}: 'system_prompt' must be a string")
+        options = {k: v for k, v in entry.items() if k not in {"name", "backend", "system_prompt"}}
+        models.append(ModelConfig(name=name, backend=backend, system_prompt=system_prompt,
+                                  options=options))
+    return tuple(models)
+
+
+def _check_url(url: str) -> str:
+    if "://" not in url:
+        raise ConfigError(f"database.url: '{url}' is not a database URL "
+                          "(e.g. sqlite:///chatfeedback.db or postgresql+psycopg://...)")
+    return url
+
+
+def _only(table: dict[str, Any], allowed: set[str], where: str, prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key '{prefix}{key}'")
+
+
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: '{key}' must be a table ([{key}])")
+    return value
+
+
+def _typed(table: dict[str, Any], key: str, kind: type, where: str, prefix: str,
+           default: Any) -> Any:
+    value = table.get(key, default)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{where}: '{prefix}{key}' must be a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _positive_int(table: dict[str, Any], key: str, where: str, prefix: str, default: int) -> int:
+    value = _typed(table, key, int, where, prefix, default)
+    if value <= 0:
+        raise ConfigError(f"{where}: '{prefix}{key}' must be a positive integer, got {value}")
+    return value
+
+
+def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...], where: str,
+            default: str) -> str:
+    value = table.get(key, default)
+    if value not in choices:
+        raise ConfigError(f"{where}: 'feedback.{key}' must be one of {', '.join(choices)}; "
+                          f"got {value!r}")
+    return value
+
+
+def _str_list(table: dict[str, Any], key: str, where: str, default: tuple[str, ...],
+              prefix: str = "feedback.") -> tuple[str, ...]:
+    value = table.get(key, default)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip()
+                                                       for v in value):
+        raise ConfigError(f"{where}: '{prefix}{key}' must be a list of non-empty strings")
+    return tuple(value)

@@ -1,0 +1,68 @@
+"""Rating scales: how a widget's choice becomes a stored value, a 0-1 score and a polarity.
+
+Stored values: thumbs 0 (👎) or 1 (👍); faces and stars 1 (worst) to 5 (best).
+The widget (``st.feedback``) counts from 0, so faces and stars are stored one higher.
+Polarity, used by the KTO export and the dashboard: thumbs map directly; for faces and
+stars 4 and 5 are positive, 1 and 2 negative and 3 is neutral (left out of KTO).
+"""
+
+from __future__ import annotations
+
+from .errors import FeedbackError
+
+RANGES = {"thumbs": (0, 1), "faces": (1, 5), "stars": (1, 5)}
+LABELS = {
+    "thumbs": {0: "👎", 1: "👍"},
+    "faces": {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😀"},
+    "stars": {v: "★" * v for v in range(1, 6)},
+}
+
+
+def check(scale: str, value: int | None) -> None:
+    """Raise FeedbackError unless ``value`` is None or on ``scale``."""
+    if scale not in RANGES:
+        raise FeedbackError(f"unknown rating scale '{scale}' (use thumbs, faces or stars)")
+    low, high = RANGES[scale]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or not low <= value <= high):
+        raise FeedbackError(f"a {scale} rating must be a whole number from {low} to {high}, "
+                            f"got {value!r}")
+
+
+def from_widget(scale: str, index: int | None) -> int | None:
+    """The stored value for an ``st.feedback`` index (None stays None)."""
+    if index is None:
+        return None
+    return int(index) + RANGES[scale][0]
+
+
+def to_widget(scale: str, value: int | None) -> int | None:
+    """The ``st.feedback`` index for a stored value (None stays None)."""
+    if value is None:
+        return None
+    return value - RANGES[scale][0]
+
+
+def score(scale: str, value: int | None) -> float | None:
+    """``value`` normalised to 0 (worst) .. 1 (best)."""
+    if value is None:
+        return None
+    low, high = RANGES[scale]
+    return (value - low) / (high - low)
+
+
+def polarity(scale: str, value: int | None) -> bool | None:
+    """True for positive, False for negative, None for neutral or unrated."""
+    if value is None:
+        return None
+    if scale == "thumbs":
+        return value == 1
+    if value >= 4:
+        return True
+    if value <= 2:
+        return False
+    return None
+
+
+def label(scale: str, value: int | None) -> str:
+    return "" if value is None else LABELS[scale].get(value, str(value))

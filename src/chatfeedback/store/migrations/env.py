@@ -1,0 +1,13 @@
+"""Alembic environment: runs on the connection the Store hands over (never reads an ini file)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from chatfeedback.store.schema import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                  compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,110 @@
+"""The database schema: SQLAlchemy Core tables, the single source of truth for migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer,
+                        MetaData, String, Table, Text)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+ID = String(26)
+WHEN = DateTime(timezone=True)
+
+conversations = Table(
+    "conversations", metadata,
+    Column("id", ID, primary_key=True),
+    Column("owner", String(320), nullable=True),          # user email; NULL = anonymous
+    Column("title", Text, nullable=False, default=""),
+    Column("model", String(200), nullable=True),           # the model entry chosen for it
+    Column("source", String(20), nullable=False, default="chat"),  # chat | import | demo
+    Column("training_consent", Boolean, nullable=False, default=False),
+    Column("meta", JSON, nullable=True),                   # imported metadata
+    Column("created_at", WHEN, nullable=False),
+    Column("updated_at", WHEN, nullable=False),
+    Index(None, "owner", "updated_at"),
+    Index(None, "updated_at"),
+)
+
+messages = Table(
+    "messages", metadata,
+    Column("id", ID, primary_key=True),
+    Column("conversation_id", ID, ForeignKey("conversations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("parent_id", ID, nullable=True),        # an assistant message: the user message it answers
+    Column("turn", Integer, nullable=False),       # 0, 1, 2 ... one per user prompt
+    Column("role", String(16), nullable=False),    # system | user | assistant
+    Column("content", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),    # regenerated answers: 1, 2, 3 ...
+    Column("selected", Boolean, nullable=False, default=True),  # the version shown in the chat
+    Column("status", String(16), nullable=False, default="complete"),
+    # complete | streaming | stopped | error
+    Column("error", Text, nullable=True),
+    Column("model", String(200), nullable=True),
+    Column("backend", String(100), nullable=True),
+    Column("settings", JSON, nullable=True),       # generation settings, never secrets
+    Column("system_prompt", Text, nullable=True),
+    Column("ttft_ms", Float, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("prompt_tokens", Integer, nullable=True),
+    Column("completion_tokens", Integer, nullable=True),
+    Column("total_tokens", Integer, nullable=True),
+    Column("finish_reason", String(50), nullable=True),
+    Column("shown_at", WHEN, nullable=True),       # first time a person saw it (exposure)
+    Column("created_at", WHEN, nullable=False),
+    Column("updated_at", WHEN, nullable=False),
+    Index(None, "conversation_id", "turn"),
+    Index(None, "parent_id"),
+    Index(None, "status"),
+    Index(None, "created_at"),
+)
+
+# The current rating of each assistant message, derived from rating_events in the same
+# transaction that appends the event; ``value`` is NULL once a rating was cleared.
+ratings = Table(
+    "ratings", metadata,
+    Column("message_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("conversation_id", ID, ForeignKey("conversations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("model", String(200), nullable=True),   # copied from the message for fast aggregates
+    Column("scale", String(10), nullable=False),   # thumbs | faces | stars
+    Column("value", Integer, nullable=True),       # thumbs 0/1, faces and stars 1..5
+    Column("score", Float, nullable=True),         # value normalised to 0..1
+    Column("comment", Text, nullable=True),
+    Column("tags", JSON, nullable=True),           # list of reason tags
+    Column("rater", String(320), nullable=True),
+    Column("created_at", WHEN, nullable=False),
+    Column("rated_at", WHEN, nullable=False),
+    Index(None, "conversation_id"),
+    Index(None, "rated_at"),
+    Index(None, "model", "rated_at"),
+)
+
+# Reason tags one row each, so that SQL can count them by polarity.
+rating_tags = Table(
+    "rating_tags", metadata,
+    Column("message_id", ID, ForeignKey("ratings.message_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("tag", String(200), primary_key=True),
+)
+
+# The append-only audit trail: one row per rating action.
+rating_events = Table(
+    "rating_events", metadata,
+    Column("id", ID, primary_key=True),
+    Column("message_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("conversation_id", ID, nullable=False),
+    Column("action", String(16), nullable=False),  # set | change | clear | comment | tags
+    Column("scale", String(10), nullable=True),
+    Column("value", Integer, nullable=True),
+    Column("comment", Text, nullable=True),
+    Column("tags", JSON, nullable=True),
+    Column("actor", String(320), nullable=True),   # user email or session id
+    Column("created_at", WHEN, nullable=False),
+    Index(None, "message_id"),
+    Index(None, "created_at"),
+)

@@ -1,0 +1,1 @@
+"""The Streamlit client: the only package that imports streamlit."""

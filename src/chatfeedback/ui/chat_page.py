@@ -1,0 +1,116 @@
+"""The chat page: the conversation in the URL (?c=<id>), its answers and their ratings."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from ..errors import ChatfeedbackError, NotFound
+from ..store import Message
+from .context import current_user, service
+from .rating import rating_widget, remember
+
+PARAM = "c"
+
+
+def _open(conversation_id: str | None) -> None:
+    if conversation_id:
+        st.query_params[PARAM] = conversation_id
+    else:
+        st.query_params.pop(PARAM, None)
+
+
+def sidebar() -> DeltaGenerator:
+    """The sidebar: "New chat", then a slot that :func:`conversation_list` fills at the end
+    of the run, so that a conversation begun in this run is listed too."""
+    with st.sidebar:
+        st.button("New chat", icon=":material/add:", key="new_chat", on_click=_open,
+                  args=(None,), width="stretch")
+        st.caption("Conversations")
+        return st.container()
+
+
+def conversation_list(slot: DeltaGenerator, current: str | None, owner: str | None) -> None:
+    with slot:
+        for conv in service().store.list_conversations(owner=owner):
+            st.button(conv.title or "Untitled", key=f"conv_{conv.id}", on_click=_open,
+                      args=(conv.id,), width="stretch",
+                      type="primary" if conv.id == current else "secondary")
+
+
+def show_text(text: str) -> None:
+    """Markdown; Streamlit shows any HTML in it as text (unsafe_allow_html stays off)."""
+    st.markdown(text)
+
+
+def show_message(message: Message, *, editable: bool) -> None:
+    with st.chat_message(message.role):
+        if message.role == "assistant":
+            if message.content:
+                show_text(message.content)
+            if message.status == "error":
+                st.error(message.error or "the answer failed", icon="⚠️")
+            elif message.status == "stopped":
+                st.caption("Stopped")
+            elif message.status == "streaming":
+                st.caption("Still being written…")
+            rating_widget(message, editable=editable)
+        else:
+            show_text(message.content)
+
+
+def render() -> None:
+    owner = current_user()
+    conversation_id = st.query_params.get(PARAM) or None
+    slot = sidebar()
+    try:
+        show_conversation(conversation_id, owner)
+    finally:
+        conversation_list(slot, st.query_params.get(PARAM), owner)
+
+
+def show_conversation(conversation_id: str | None, owner: str | None) -> None:
+    svc = service()
+    history: list[Message] = []
+    if conversation_id:
+        try:
+            svc.store.conversation(conversation_id, owner=owner)
+        except NotFound:
+            st.error("Conversation not found")
+            st.button("Start a new chat", key="not_found_new", on_click=_open, args=(None,))
+            return
+        history = svc.store.messages(conversation_id)
+        remember(svc.store.ratings(conversation_id))
+    else:
+        remember({})
+    prompt = st.chat_input("Say something", submit_mode="stop")
+    if prompt is not None and not prompt.strip():
+        prompt = None  # an empty or blank prompt does nothing
+    latest_only = svc.settings.feedback.mode == "latest"
+    answers = [m for m in history if m.role == "assistant"]
+    newest = None if prompt or not answers else answers[-1].id
+    for message in history:
+        show_message(message, editable=not latest_only or message.id == newest)
+    if prompt is None:
+        return
+    try:
+        turn = svc.send(conversation_id, prompt, owner=owner)
+    except ChatfeedbackError as exc:
+        st.error(f"Your message was not sent: {exc}")
+        return
+    if conversation_id is None:
+        _open(turn.conversation.id)
+    with st.chat_message("user"):
+        show_text(prompt)
+    with st.chat_message("assistant"):
+        reply = svc.reply(turn.answer)
+        try:
+            st.write_stream(reply)
+        finally:
+            reply.close()
+        answer = reply.message
+        if answer.status == "error":
+            st.error(answer.error or "the answer failed", icon="⚠️")
+        elif answer.status == "stopped":
+            st.caption("Stopped")
+        rating_widget(answer, editable=True)

@@ -1,0 +1,55 @@
+"""One ChatService per process (per settings), shared by every session, plus who is asking."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from ..chat import ChatService
+from ..config import load_settings
+from ..errors import ChatfeedbackError
+
+
+@st.cache_resource(show_spinner=False)
+def _open(config_file: str | None, database_url: str | None, version: int) -> ChatService:
+    del version  # part of the cache key only: an edited settings file is read again
+    return ChatService.open(load_settings(config_file, database_url))
+
+
+def _mtime(path: str | None) -> int:
+    try:
+        return os.stat(path).st_mtime_ns if path else 0
+    except OSError:
+        return 0
+
+
+def service() -> ChatService:
+    """The service for the settings in the environment; stops the page with a one-line
+    error if they are bad or the database cannot be opened."""
+    try:
+        config = os.environ.get("CHATFEEDBACK_CONFIG") or None
+        return _open(config, os.environ.get("CHATFEEDBACK_DATABASE_URL") or None,
+                     _mtime(config))
+    except ChatfeedbackError as exc:
+        st.error(str(exc))
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def current_user() -> str | None:
+    """The signed-in user's email, or None when sign-in is not configured (anonymous)."""
+    user = st.user
+    if user.get("is_logged_in"):
+        email = user.get("email")
+        return str(email).lower() if email else None
+    return None
+
+
+def actor() -> str:
+    """Who a rating event is attributed to: the user, else this browser session."""
+    user = current_user()
+    if user:
+        return user
+    ctx = st.runtime.scriptrunner.get_script_run_ctx()
+    return f"session:{ctx.session_id}" if ctx else "session:unknown"

@@ -1,0 +1,120 @@
+"""Helpers shared by tests and benchmarks: config files, a running server, a browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+VENV_BIN = Path(sys.executable).parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(path: Path, text: str = "") -> Path:
+    """A settings file; without [[models]] it uses a fast echo model."""
+    if "[[models]]" not in text:
+        text += '\n[[models]]\nname = "echo"\nbackend = "echo"\ndelay = 0.0\n'
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium when present (or $CHATFEEDBACK_CHROMIUM); None = Playwright's own."""
+    explicit = os.environ.get("CHATFEEDBACK_CHROMIUM")
+    if explicit:
+        return explicit
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class Server:
+    """``chatfeedback run`` in a subprocess on a free port."""
+
+    def __init__(self, db_url: str, config: Path | None = None, port: int | None = None,
+                 env: dict[str, str] | None = None, log: Path | None = None) -> None:
+        self.db_url, self.config = db_url, config
+        self.port = port or free_port()
+        self.env = dict(os.environ, **(env or {}))
+        self.env.pop("CHATFEEDBACK_CONFIG", None)
+        self.log_path = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 60) -> Server:
+        cmd = [str(VENV_BIN / "chatfeedback"), "run", "--port", str(self.port),
+               "--db", self.db_url]
+        if self.config:
+            cmd += ["--config", str(self.config)]
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + "_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not become healthy")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no clean shutdown."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@contextmanager
+def running(db_url: str, config: Path | None = None, **kw: object) -> Iterator[Server]:
+    server = Server(db_url, config, **kw).start()  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# ----------------------------------------------------------------- page helpers
+def wait_for_app(page: object, timeout: float = 30_000) -> None:
+    """Wait until the app is connected and no script run is in progress."""
+    page.wait_for_timeout(150)  # type: ignore[attr-defined]
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']") \
+        .wait_for(timeout=timeout)  # type: ignore[attr-defined]
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']") \
+        .wait_for(timeout=timeout)  # type: ignore[attr-defined]
+
+
+def send_prompt(page: object, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")  # type: ignore[attr-defined]
+    box.fill(text)
+    box.press("Enter")
+    page.wait_for_timeout(200)  # type: ignore[attr-defined]
+    wait_for_app(page)

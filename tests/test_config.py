@@ -1,0 +1,77 @@
+from pathlib import Path
+
+import pytest
+
+from chatfeedback.config import load_settings
+from chatfeedback.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.database_url == "sqlite:///chatfeedback.db"
+    assert settings.feedback.scale == "thumbs" and settings.feedback.mode == "locked"
+    assert [m.name for m in settings.models] == ["echo"]
+    assert settings.models[0].options == {"delay": 0.02}
+
+
+def test_default_file_in_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "chatfeedback.toml").write_text('[feedback]\nscale = "stars"\n')
+    assert load_settings(environ={}).feedback.scale == "stars"
+
+
+def test_precedence_file_env_flag(tmp_path):
+    path = write(tmp_path, '[database]\nurl = "sqlite:///from-file.db"\n')
+    assert load_settings(path, environ={}).database_url == "sqlite:///from-file.db"
+    env = {"CHATFEEDBACK_CONFIG": str(path), "CHATFEEDBACK_DATABASE_URL": "sqlite:///env.db"}
+    assert load_settings(environ=env).database_url == "sqlite:///env.db"
+    assert load_settings(None, "sqlite:///flag.db", environ=env).database_url == \
+        "sqlite:///flag.db"
+
+
+def test_full_file(tmp_path):
+    path = write(tmp_path, """
+[database]
+url = "sqlite:///x.db"
+[feedback]
+scale = "faces"
+mode = "changeable"
+[[models]]
+name = "echo"
+backend = "echo"
+delay = 0.5
+""")
+    settings = load_settings(path, environ={})
+    assert settings.feedback.scale == "faces" and settings.feedback.mode == "changeable"
+    assert settings.models[0].options == {"delay": 0.5}
+    assert settings.source == str(path.resolve())
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[feedback]\ncolour = 1\n", "unknown key 'feedback.colour'"),
+    ("[database]\nurl = 3\n", "'database.url' must be a str"),
+    ("[feedback]\nscale = \"hearts\"\n", "'feedback.scale' must be one of thumbs, faces, stars"),
+    ("[feedback]\nmode = \"never\"\n", "'feedback.mode' must be one of"),
+    ("wibble = 1\n", "unknown key 'wibble'"),
+    ("[database\n", "not valid TOML"),
+    ("[[models]]\nbackend = \"echo\"\n", "models[1].name is required"),
+    ("[[models]]\nname = \"a\"\n", "model 'a': 'backend' is required"),
+    ("[database]\nurl = \"nonsense\"\n", "is not a database URL"),
+])
+def test_bad_values_are_one_line_errors(tmp_path, text, message):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), environ={})
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml", environ={})
