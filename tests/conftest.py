@@ -1,9 +1,10 @@
-"""Isolation by default: every test gets its own SQLite file and settings file."""
+"""Isolation by default: every test gets its own database (a SQLite file, or a fresh
+PostgreSQL database for modules marked ``all_databases``) and settings file."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -11,13 +12,42 @@ from chatfeedback.config import load_settings
 from chatfeedback.chat import ChatService
 from chatfeedback.store import Store
 
+from .pgcluster import PostgresServer
 from .support import write_config
 
 APP = str(Path(__file__).resolve().parents[1] / "src" / "chatfeedback" / "ui" / "app.py")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``pytestmark = pytest.mark.all_databases`` runs a module's tests that use ``db_url``
+    on SQLite and on PostgreSQL (``db_url[sqlite]``, ``db_url[postgresql]``)."""
+    if "db_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+            "all_databases"):
+        metafunc.parametrize("db_url", ["sqlite", pytest.param(
+            "postgresql", marks=pytest.mark.postgres)], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session: started from the local binaries (fails when
+    they are missing), or the one named by $CHATFEEDBACK_TEST_POSTGRES_URL."""
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def pg_url(pg_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("pg_url")
     return f"sqlite:///{tmp_path / 'feedback.db'}"
 
 

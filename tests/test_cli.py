@@ -1,4 +1,4 @@
-"""The CLI against real SQLite files."""
+"""The CLI against real SQLite files and a real PostgreSQL server."""
 
 import csv
 import io
@@ -9,6 +9,8 @@ from click.testing import CliRunner
 
 from chatfeedback.cli import main
 from chatfeedback.store import Store
+
+pytestmark = pytest.mark.all_databases
 
 
 @pytest.fixture

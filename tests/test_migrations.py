@@ -1,4 +1,10 @@
-"""Migrations: a blank database reaches head, and head matches schema.py exactly."""
+"""Migrations: a blank database reaches head, and head matches schema.py exactly, on SQLite
+and on PostgreSQL."""
+
+import subprocess
+import sys
+
+import pytest
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -6,6 +12,8 @@ from sqlalchemy import inspect
 
 from chatfeedback.store import Store
 from chatfeedback.store.schema import metadata
+
+pytestmark = pytest.mark.all_databases
 
 
 def test_blank_database_to_head_matches_schema(db_url):
@@ -35,6 +43,21 @@ def test_every_revision_upgrades_to_head(db_url):
 def test_upgrade_is_idempotent_and_wal_is_on(db_url):
     Store.open(db_url).close()
     store = Store.open(db_url)
+    assert store.revision() == Store.head()
+    if store.engine.dialect.name != "sqlite":
+        return
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_replicas_starting_together_migrate_once(db_url):
+    """Several processes opening a blank database at once: one migrates, the others wait
+    (an advisory lock on PostgreSQL, the write lock on SQLite) and none fails."""
+    code = "import sys; from chatfeedback.store import Store; Store.open(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    errs = [p.communicate(timeout=120)[1] for p in procs]
+    errors = [err for p, err in zip(procs, errs) if p.returncode != 0]
+    assert errors == []
+    assert Store.open(db_url, upgrade=False).revision() == Store.head()

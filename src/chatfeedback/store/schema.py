@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer,
-                        MetaData, String, Table, Text)
+                        MetaData, String, Table, TypeDecorator)
+from sqlalchemy import Text as _Text
+
+
+class Text(TypeDecorator[str]):
+    """TEXT that stores a NUL character as U+FFFD on every database: PostgreSQL refuses NUL
+    in text, and a prompt must not fail to save (or read back differently) because of it."""
+
+    impl = _Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

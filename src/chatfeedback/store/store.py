@@ -137,8 +137,10 @@ class Store:
         try:
             if revision == "head" and self.revision() == self.head():
                 return
-            with _MIGRATING, self.engine.begin() as conn:
-                if conn.dialect.name == "postgresql":  # one replica migrates, the others wait
+            # One process migrates, the others wait: SQLite's write lock (BEGIN IMMEDIATE),
+            # an advisory lock on PostgreSQL.
+            with _MIGRATING, self._write() as conn:
+                if conn.dialect.name == "postgresql":
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
                 cfg = alembic_config()
                 cfg.attributes["connection"] = conn
@@ -516,6 +518,12 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001 - any parse failure is a bad URL
         raise StoreError(f"'{url}' is not a database URL") from None
+    if parsed.get_backend_name() == "postgresql":
+        # pre-ping: a restarted server's dead connections are replaced, not handed out;
+        # connect_timeout: an unreachable server is an error in seconds, not a hang.
+        timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                             connect_args=timeout)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if parsed.database and parsed.database != ":memory:":
