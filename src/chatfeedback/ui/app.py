@@ -1,11 +1,16 @@
-"""Entry point for ``streamlit run``: page setup and navigation."""
+"""Entry point for ``streamlit run``: sign-in, page setup and navigation."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from chatfeedback.ui import chat_page
+from chatfeedback.ui import chat_page, export_page, signin
+from chatfeedback.ui.context import is_admin
 
 st.set_page_config(page_title="chatfeedback", page_icon="💬", layout="centered")
+signin.require_sign_in()  # with [auth] configured, nothing below runs until signed in
+signin.user_menu()
 pages = [st.Page(chat_page.render, title="Chat", icon="💬", url_path="chat", default=True)]
+if is_admin():  # pages that show every user's data
+    pages.append(st.Page(export_page.render, title="Export", icon="📤", url_path="export"))
 st.navigation(pages).run()

@@ -37,13 +37,28 @@ def service() -> ChatService:
         raise  # unreachable: st.stop() raises
 
 
+def sign_in_configured() -> bool:
+    """True when .streamlit/secrets.toml has an ``[auth]`` section (st.login is on)."""
+    return bool(st.secrets.load_if_toml_exists() and "auth" in st.secrets)
+
+
 def current_user() -> str | None:
-    """The signed-in user's email, or None when sign-in is not configured (anonymous)."""
+    """The signed-in user's email (``sub:<id>`` if the provider gives none), or None when
+    nobody is signed in (sign-in off: the one anonymous user)."""
     user = st.user
     if user.get("is_logged_in"):
         email = user.get("email")
-        return str(email).lower() if email else None
+        return str(email).lower() if email else f"sub:{user.get('sub')}"
     return None
+
+
+def is_admin() -> bool:
+    """May see the dashboard and export: everyone when sign-in is off, otherwise the
+    signed-in users listed in ``[access] admins``."""
+    if not sign_in_configured():
+        return True
+    user = current_user()
+    return user is not None and user in service().settings.access.admins
 
 
 def actor() -> str:
