@@ -5,16 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import scales
 from .backends import Backend, Generation, build_backend, validate_models
 from .config import Settings
-from .errors import BackendError, FeedbackError
+from .errors import BackendError, ChatfeedbackError, FeedbackError
 from .store import Conversation, Message, Rating, Store
 
 SAVE_EVERY = 1.0      # seconds between saves of a streaming answer's partial text
+STALE_AFTER = 5.0     # a "streaming" answer not saved for this long lost its server
 COALESCE = 0.03       # seconds of tokens gathered into one UI update
 
 
@@ -35,7 +36,10 @@ class Reply:
         self._service, self._backend, self._history = service, backend, history
         self.message = answer
         self.text = ""
+        self.save_error: str | None = None  # the last failed periodic save, if any
         self._stop = threading.Event()
+        self._done = threading.Event()
+        self._saving = threading.Lock()
         self._stream = self._run()
 
     def stop(self) -> None:
@@ -49,14 +53,29 @@ class Reply:
     def __iter__(self) -> Iterator[str]:
         return self._stream
 
+    def _save_every_second(self) -> None:
+        """Save the text so far every SAVE_EVERY seconds, also while the model is silent
+        (thinking, queued): a row saved recently is an answer still streaming somewhere,
+        one not saved for STALE_AFTER seconds was cut off by a crash (see recover_stale)."""
+        while not self._done.wait(SAVE_EVERY):
+            with self._saving:
+                if self._done.is_set():
+                    return
+                try:
+                    self._service.store.update_answer(self.message.id, content=self.text)
+                    self.save_error = None
+                except ChatfeedbackError as exc:  # kept; the final save reports for real
+                    self.save_error = str(exc)
+
     def _run(self) -> Iterator[str]:
-        store, answer = self._service.store, self.message
         generation = Generation()
         started = time.perf_counter()
         ttft: float | None = None
-        last_save = last_yield = started
+        last_yield = started
         pending = ""
         status, error = "stopped", None  # what it is if the reader walks away mid-stream
+        threading.Thread(target=self._save_every_second, name=f"save-{self.message.id}",
+                         daemon=True).start()
         try:
             for piece in self._backend.stream(self._history, generation):
                 if not piece:
@@ -69,9 +88,6 @@ class Reply:
                 if clock - last_yield >= COALESCE or len(self.text) == len(piece):
                     yield pending
                     pending, last_yield = "", clock
-                if clock - last_save >= SAVE_EVERY:
-                    store.update_answer(answer.id, content=self.text)
-                    last_save = clock
                 if self._stop.is_set():
                     break
             else:
@@ -88,6 +104,8 @@ class Reply:
     def _finish(self, status: str, error: str | None, generation: Generation, started: float,
                 ttft: float | None) -> None:
         latency = (time.perf_counter() - started) * 1000
+        with self._saving:  # no periodic save may land after the final one
+            self._done.set()
         self._service.store.update_answer(
             self.message.id, content=self.text, status=status, error=error, ttft_ms=ttft,
             latency_ms=latency, prompt_tokens=generation.prompt_tokens,
@@ -110,7 +128,7 @@ class ChatService:
         crash left streaming. Raises ConfigError or StoreError with a one-line message."""
         backends = validate_models(settings)
         store = Store.open(settings.database_url)
-        store.recover_interrupted()
+        store.recover_interrupted(stale_after=STALE_AFTER)
         service = cls(settings, store)
         service._backends.update(backends)
         return service
@@ -176,6 +194,20 @@ class ChatService:
                     continue
             sent.append({"role": message.role, "content": message.content})
         return sent
+
+    def recover_stale(self, messages: list[Message]) -> list[Message]:
+        """``messages`` with each answer still marked streaming but not saved for
+        STALE_AFTER seconds marked as interrupted (its server died; a live stream, on any
+        replica, saves every second). For a server that just restarted: its start-up
+        recovery could not yet tell its own crashed answers from live ones."""
+        cutoff = time.time() - STALE_AFTER
+        stale = [m.id for m in messages if m.status == "streaming" and m.updated_at is not None
+                 and m.updated_at.timestamp() < cutoff]
+        if not stale or not self.store.recover_interrupted(stale_after=STALE_AFTER,
+                                                            message_ids=stale):
+            return messages
+        return [replace(self.store.message(m.id), siblings=m.siblings) if m.id in stale else m
+                for m in messages]
 
     # ------------------------------------------------------------------ ratings
     def rate(self, answer_id: str, value: int | None, *, actor: str | None = None) -> Rating:

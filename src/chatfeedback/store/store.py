@@ -342,15 +342,18 @@ class Store:
                          .values(shown_at=now()))
 
     @_db_errors
-    def recover_interrupted(self, stale_after: float = 30.0) -> int:
+    def recover_interrupted(self, stale_after: float = 30.0,
+                            message_ids: Iterable[str] | None = None) -> int:
         """Mark answers whose stream stopped saving ``stale_after`` seconds ago (the server
-        died mid-answer) as errors, keeping their partial text. Returns how many."""
+        died mid-answer) as errors, keeping their partial text; only ``message_ids`` if
+        given. Returns how many."""
         cutoff = now() - timedelta(seconds=stale_after)
+        where = (messages.c.status == "streaming") & (messages.c.updated_at < cutoff)
+        if message_ids is not None:
+            where &= messages.c.id.in_(list(message_ids))
         with self._write() as conn:
-            result = conn.execute(
-                update(messages).where((messages.c.status == "streaming")
-                                       & (messages.c.updated_at < cutoff))
-                .values(status="error", error="interrupted: the server stopped mid-answer"))
+            result = conn.execute(update(messages).where(where).values(
+                status="error", error="interrupted: the server stopped mid-answer"))
         return result.rowcount or 0
 
     # ----------------------------------------------------------------- ratings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from ..errors import ChatfeedbackError, NotFound
+from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Message
 from .context import current_user, service
 from .rating import rating_widget, remember
@@ -65,8 +65,13 @@ def render() -> None:
     slot = sidebar()
     try:
         show_conversation(conversation_id, owner)
+    except StoreError as exc:  # e.g. the database is down: say so, keep the page alive
+        st.error(f"The conversation cannot be shown right now: {exc}", icon="⚠️")
     finally:
-        conversation_list(slot, st.query_params.get(PARAM), owner)
+        try:
+            conversation_list(slot, st.query_params.get(PARAM), owner)
+        except StoreError as exc:
+            slot.caption(f"Conversations cannot be listed right now: {exc}")
 
 
 def show_conversation(conversation_id: str | None, owner: str | None) -> None:
@@ -79,7 +84,7 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
             st.error("Conversation not found")
             st.button("Start a new chat", key="not_found_new", on_click=_open, args=(None,))
             return
-        history = svc.store.messages(conversation_id)
+        history = svc.recover_stale(svc.store.messages(conversation_id))
         remember(svc.store.ratings(conversation_id))
     else:
         remember({})

@@ -1,0 +1,63 @@
+"""Answers cut off by a crash: saved every second while streaming (even while the model is
+silent), and marked interrupted once no server has saved them for STALE_AFTER seconds."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from chatfeedback.backends import Backend
+from chatfeedback.chat import STALE_AFTER
+from chatfeedback.store.store import now
+
+pytestmark = pytest.mark.all_databases
+
+
+class Thinking(Backend):
+    """Silent for a while (a model thinking or queued), then answers."""
+
+    options = {"delay": (int, float)}
+
+    def stream(self, messages, generation):
+        time.sleep(2.4)
+        yield "done"
+
+
+def test_a_silent_model_is_still_saved_every_second(make_service):
+    svc = make_service()
+    svc._backends["echo"] = Thinking(svc.settings.model("echo"))
+    turn = svc.send(None, "think hard")
+    reply = svc.reply(turn.answer)
+    worker = threading.Thread(target=lambda: list(reply))
+    worker.start()
+    time.sleep(2.1)
+    during = svc.store.message(turn.answer.id)
+    worker.join()
+    assert during.status == "streaming"
+    assert during.updated_at - turn.answer.created_at >= timedelta(seconds=1.5)
+    final = svc.store.message(turn.answer.id)
+    assert (final.status, final.content) == ("complete", "done")
+    time.sleep(1.2)  # the periodic saver has stopped: nothing overwrites the final save
+    assert svc.store.message(turn.answer.id) == final
+
+
+def test_a_page_recovers_only_answers_that_no_server_saves(make_service):
+    svc = make_service()
+    conv = svc.new_conversation()
+    store = svc.store
+    q1 = store.add_message(conv.id, "user", "crashed")
+    dead = store.add_message(conv.id, "assistant", "half an ans", parent_id=q1.id,
+                             status="streaming",
+                             created_at=now() - timedelta(seconds=STALE_AFTER + 2))
+    q2 = store.add_message(conv.id, "user", "live")
+    live = store.add_message(conv.id, "assistant", "still go", parent_id=q2.id,
+                             status="streaming")
+    shown = svc.recover_stale(store.messages(conv.id))
+    by_id = {m.id: m for m in shown}
+    assert by_id[dead.id].status == "error" and "interrupted" in by_id[dead.id].error
+    assert by_id[dead.id].content == "half an ans"
+    assert by_id[live.id].status == "streaming"
+    assert store.message(dead.id).status == "error"
+    assert store.message(live.id).status == "streaming"
+    assert svc.recover_stale(shown) == shown  # nothing more to do
