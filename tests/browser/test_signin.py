@@ -1,0 +1,102 @@
+"""Sign-in for real: `chatfeedback run` with [auth] pointing at a local OpenID Connect
+provider (oidc-provider-mock), two users in one browser, admin-only Export."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from chatfeedback.store import Store
+
+from ..support import VENV_BIN, Server, free_port, send_prompt, wait_for_app, write_config
+
+
+@pytest.fixture
+def provider(tmp_path):
+    """oidc-provider-mock on a free port: any client, any user (the email is the subject)."""
+    port = free_port()
+    log = open(tmp_path / "oidc.log", "wb")
+    proc = subprocess.Popen([str(VENV_BIN / "oidc-provider-mock"), "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/.well-known/openid-configuration", timeout=2)
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("oidc-provider-mock did not start") from None
+            time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+def sign_in(page, app_url: str, email: str) -> None:
+    page.goto(app_url)
+    wait_for_app(page)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("input[name=sub]").fill(email)  # the provider's authorization form
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(app_url + "**")
+    wait_for_app(page)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(f"Signed in as {email}")
+
+
+def sign_out(page, app_url: str) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="End session").click()  # the provider's logout form
+    page.goto(app_url)
+    wait_for_app(page)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_two_users_sign_in_and_see_only_their_own(page, tmp_path, db_url, provider):
+    port = free_port()
+    app_url = f"http://localhost:{port}/"
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text(f"""
+[auth]
+redirect_uri = "{app_url}oauth2callback"
+cookie_secret = "a-test-cookie-secret-of-some-length"
+client_id = "chatfeedback"
+client_secret = "test-secret"
+server_metadata_url = "{provider}/.well-known/openid-configuration"
+""")
+    config = write_config(tmp_path / "chatfeedback.toml",
+                          '[access]\nadmins = ["alice@example.org"]\n')
+    server = Server(db_url, config, port=port, log=tmp_path / "server.log").start()
+    try:
+        page.goto(app_url)
+        wait_for_app(page)
+        expect(page.get_by_test_id("stChatInput")).to_have_count(0)  # nothing before sign-in
+
+        sign_in(page, app_url, "alice@example.org")
+        send_prompt(page, "alice asks")
+        answer = page.get_by_test_id("stChatMessage").nth(1)
+        answer.get_by_role("radio", name="Thumbs up").click()
+        expect(answer.get_by_test_id("stFeedbackButtonActive")).to_be_disabled()
+        alice_url = page.url
+        expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Export")
+        sign_out(page, app_url)
+
+        sign_in(page, app_url, "bob@example.org")
+        expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # one page: no Export
+        expect(page.get_by_test_id("stSidebar")).not_to_contain_text("alice asks")
+        page.goto(alice_url)
+        wait_for_app(page)
+        expect(page.get_by_text("Conversation not found")).to_be_visible()
+        expect(page.get_by_test_id("stChatMessage")).to_have_count(0)
+    finally:
+        server.stop()
+
+    store = Store.open(db_url)
+    (conv,) = store.list_conversations()
+    assert conv.owner == "alice@example.org"
+    assert [e["actor"] for e in store.iter_events()] == ["alice@example.org"]
