@@ -118,3 +118,95 @@ def send_prompt(page: object, text: str) -> None:
     box.press("Enter")
     page.wait_for_timeout(200)  # type: ignore[attr-defined]
     wait_for_app(page)
+
+
+# ------------------------------------------------------------------ nginx in front
+NGINX_SITE = Path(__file__).resolve().parents[1] / "deploy" / "nginx-chatfeedback.conf"
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if not found:
+        raise RuntimeError("nginx not found: install Debian's 'nginx' package "
+                           "(make system-deps does it as root)")
+    return found
+
+
+class Nginx:
+    """nginx (not a daemon) with deploy/nginx-chatfeedback.conf, its replicas and port
+    replaced, in a temp dir; the access log records each request's route and replica."""
+
+    def __init__(self, workdir: Path, replica_ports: list[int], port: int | None = None) -> None:
+        self.dir, self.port = workdir, port or free_port()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        site = NGINX_SITE.read_text()
+        servers = "".join(f"    server 127.0.0.1:{p};\n" for p in replica_ports)
+        site = site.replace("    server 127.0.0.1:8501;   # one line per `chatfeedback run "
+                            "--port N`\n    server 127.0.0.1:8502;\n", servers)
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        assert servers in site and f"127.0.0.1:{self.port}" in site, "site template changed"
+        (self.dir / "chatfeedback.conf").write_text(site)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (self.dir / "nginx.conf").write_text(f"""{user}worker_processes 1;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    log_format route '$chatfeedback_route $upstream_addr $status $request_uri';
+    access_log {self.dir}/access.log route;
+    client_body_temp_path {self.dir}/body;
+    proxy_temp_path {self.dir}/proxy;
+    fastcgi_temp_path {self.dir}/fastcgi;
+    uwsgi_temp_path {self.dir}/uwsgi;
+    scgi_temp_path {self.dir}/scgi;
+    include {self.dir}/chatfeedback.conf;
+}}
+""")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def command(self, *extra: str) -> list[str]:
+        return [nginx_binary(), "-p", str(self.dir), "-c", str(self.dir / "nginx.conf"),
+                "-e", str(self.dir / "error.log"), *extra]
+
+    def start(self, timeout: float = 20) -> Nginx:
+        subprocess.run(self.command("-t", "-q"), check=True, capture_output=True)
+        self.proc = subprocess.Popen(self.command("-g", "daemon off;"),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited: " + (self.dir / "error.log").read_text())
+            try:
+                urllib.request.urlopen(self.url + "_stcore/health", timeout=2).read()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("nginx did not answer")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def routes(self) -> list[tuple[str, str, str]]:
+        """(route cookie, replica address, path) of every request so far."""
+        lines = (self.dir / "access.log").read_text().splitlines()
+        return [(p[0], p[1], p[3]) for p in (line.split(" ") for line in lines) if len(p) >= 4]
+
+    def route_to(self, replica_port: int, tries: int = 64) -> str:
+        """A route cookie value that nginx sends to the replica on ``replica_port``."""
+        for i in range(tries):
+            key = f"probe{i}"
+            req = urllib.request.Request(self.url + f"_stcore/health?probe={key}",
+                                         headers={"Cookie": f"chatfeedback_route={key}"})
+            urllib.request.urlopen(req, timeout=5).read()
+        time.sleep(0.2)  # the access log is written after the response
+        for key, upstream, _ in self.routes():
+            if upstream.endswith(f":{replica_port}") and key.startswith("probe"):
+                return key
+        raise RuntimeError(f"no route cookie leads to port {replica_port}")

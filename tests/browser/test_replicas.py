@@ -1,0 +1,96 @@
+"""Two replicas on one PostgreSQL behind nginx (the README's configuration): a conversation
+begun on one is continued and rated on the other, and each sees the other's rating."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from chatfeedback.store import Store
+
+from ..support import NGINX_SITE, Nginx, Server, send_prompt, wait_for_app, write_config
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_shows_the_tested_nginx_configuration():
+    assert NGINX_SITE.read_text() in README.read_text()
+
+
+def open_via(browser, nginx: Nginx, route: str):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    context.add_cookies([{"name": "chatfeedback_route", "value": route, "url": nginx.url}])
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    return page
+
+
+def test_two_replicas_behind_nginx(browser, tmp_path, pg_url):
+    config = write_config(tmp_path / "c.toml", '[feedback]\nmode = "changeable"\n')
+    replicas = [Server(pg_url, config, log=tmp_path / f"replica{i}.log") for i in (1, 2)]
+    with ThreadPoolExecutor(2) as pool:  # both start at once on a blank database
+        list(pool.map(lambda s: s.start(), replicas))
+    one, two = replicas
+    nginx = Nginx(tmp_path / "nginx", [one.port, two.port]).start()
+    try:
+        alice = open_via(browser, nginx, nginx.route_to(one.port))
+        bob = open_via(browser, nginx, nginx.route_to(two.port))
+
+        alice.goto(nginx.url)
+        wait_for_app(alice)
+        send_prompt(alice, "begun on replica one")
+        first = alice.get_by_test_id("stChatMessage").nth(1)
+        first.get_by_role("radio", name="Thumbs up").click()
+        expect(first.get_by_test_id("stFeedbackButtonActive")).to_have_accessible_name(
+            "Thumbs up")
+        wait_for_app(alice)
+        url = alice.url
+        assert url.startswith(nginx.url) and "?c=" in url
+
+        bob.goto(url)
+        wait_for_app(bob)
+        messages = bob.get_by_test_id("stChatMessage")
+        expect(messages.nth(0)).to_contain_text("begun on replica one")
+        expect(messages.nth(1).get_by_test_id("stFeedbackButtonActive")).to_have_accessible_name(
+            "Thumbs up")
+        send_prompt(bob, "continued on replica two")
+        expect(messages).to_have_count(4)
+        messages.nth(3).get_by_role("radio", name="Thumbs down").click()
+        expect(messages.nth(3).get_by_test_id("stFeedbackButtonActive")).to_have_accessible_name(
+            "Thumbs down")
+        wait_for_app(bob)
+
+        alice.reload()
+        wait_for_app(alice)
+        mine = alice.get_by_test_id("stChatMessage")
+        expect(mine).to_have_count(4)
+        expect(mine.nth(2)).to_contain_text("continued on replica two")
+        expect(mine.nth(3).get_by_test_id("stFeedbackButtonActive")).to_have_accessible_name(
+            "Thumbs down")
+
+        # Each browser's websockets went to its own replica only (nginx logs a websocket
+        # when it closes).
+        cookies = [{c["name"]: c["value"] for c in p.context.cookies()}["chatfeedback_route"]
+                   for p in (alice, bob)]
+        alice.context.close()
+        bob.context.close()
+        time.sleep(0.5)
+        streams = {(route, upstream) for route, upstream, path in nginx.routes()
+                   if path.startswith("/_stcore/stream")}
+        for cookie, replica in zip(cookies, replicas):
+            assert {u for r, u in streams if r == cookie} == {f"127.0.0.1:{replica.port}"}
+    finally:
+        nginx.stop()
+        for replica in replicas:
+            replica.stop()
+
+    store = Store.open(pg_url)
+    (conv,) = store.list_conversations()
+    answers = [m for m in store.messages(conv.id) if m.role == "assistant"]
+    ratings = store.ratings(conv.id)
+    assert [ratings[a.id].value for a in answers] == [1, 0]
+    assert len({e["actor"] for e in store.iter_events()}) == 2  # two browser sessions
+    store.close()
