@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tomllib
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,8 @@ import click
 from .chat import ChatService
 from .config import Settings, load_settings
 from .errors import ChatfeedbackError
-from .export import answer_row, write_csv, write_jsonl
+from .export import (TRAINING_FORMATS, answer_row, write_csv, write_jsonl, write_parquet,
+                     write_training)
 from .store import Store
 
 UI_ENTRY = Path(__file__).with_name("ui") / "app.py"
@@ -171,11 +173,15 @@ def _date(value: str | None) -> datetime | None:
 
 
 WRITERS: dict[str, Callable[..., int]] = {"jsonl": write_jsonl, "csv": write_csv}
+FORMATS = ["jsonl", "csv", "parquet", *TRAINING_FORMATS, "events"]
 
 
 @main.command(context_settings=CONTEXT)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "events"]),
-              default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl",
+              show_default=True,
+              help="jsonl, csv, parquet: one row per rated answer. kto, dpo, sft: training "
+                   "data (conversations with training consent only). events: the audit "
+                   "trail.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               help="File to write (default: standard output).")
 @click.option("--since", help="Only ratings given on or after this date (YYYY-MM-DD).")
@@ -185,26 +191,84 @@ WRITERS: dict[str, Callable[..., int]] = {"jsonl": write_jsonl, "csv": write_csv
 @db_option
 def export(fmt: str, output: str, since: str | None, until: str | None, model: str | None,
            config: str | None, db: str | None) -> None:
-    """Export ratings, one row per rated answer (or every rating event).
+    """Export ratings, one row per rated answer, as training data, or every rating event.
+
+    Streamed in constant memory; a summary goes to standard error.
 
     \b
     Example:
         chatfeedback export --format csv -o ratings.csv
+        chatfeedback export --format parquet -o ratings.parquet --since 2026-11-01
+        chatfeedback export --format kto -o kto.jsonl --model gpt-4o-mini
         chatfeedback export --format events | head
     """
     store = open_store(config, db)
+    window = dict(since=_date(since), until=_date(until), model=model)
+    lines: list[str]
     try:
-        if fmt == "events":
-            rows = store.iter_events()
+        if fmt in TRAINING_FORMATS:
+            with _open_output(output) as out:
+                lines = write_training(store, fmt, out, **window).lines()
+        elif fmt == "parquet":
+            if output == "-" and sys.stdout.isatty():
+                raise Fail("Parquet is binary: write it to a file with -o FILE")
+            rows = (answer_row(r) for r in store.iter_rated_answers(**window))
+            target = sys.stdout.buffer if output == "-" else output
+            try:
+                count = write_parquet(rows, target)
+            except OSError as exc:
+                raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
+            lines = [f"exported {count} rows"]
         else:
-            rows = (answer_row(r) for r in store.iter_rated_answers(
-                since=_date(since), until=_date(until), model=model))
-        with _open_output(output) as out:
-            count = write_jsonl(rows, out) if fmt in ("jsonl", "events") else WRITERS[fmt](
-                rows, out)
+            if fmt == "events":
+                rows = store.iter_events()
+            else:
+                rows = (answer_row(r) for r in store.iter_rated_answers(**window))
+            with _open_output(output) as out:
+                count = write_jsonl(rows, out) if fmt in ("jsonl", "events") else WRITERS[fmt](
+                    rows, out)
+            lines = [f"exported {count} rows"]
     except ChatfeedbackError as exc:
         raise Fail(str(exc)) from None
-    click.echo(f"exported {count} rows", err=True)
+    for line in lines:
+        click.echo(line, err=True)
+
+
+@main.command(context_settings=CONTEXT)
+@click.option("--responses", "-n", type=click.IntRange(1), default=10_000, show_default=True,
+              help="How many answers to create.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed: the same seed (and day) gives the same data.")
+@click.option("--weeks", type=click.IntRange(1, 520), default=8, show_default=True,
+              help="Spread the conversations over this many weeks, ending today.")
+@click.option("--rated-share", type=click.FloatRange(0, 1), default=0.6, show_default=True,
+              help="Share of shown answers that get a rating.")
+@config_option
+@db_option
+def demo(responses: int, seed: int, weeks: int, rated_share: float, config: str | None,
+         db: str | None) -> None:
+    """Fill the database with realistic synthetic conversations and ratings.
+
+    Several models and system prompts over several weeks; thumbs, faces and stars ratings
+    with comments and reason tags; regenerated answers; a mix of training consent.
+
+    \b
+    Example:
+        chatfeedback demo --responses 100000 --db sqlite:///demo.db
+        chatfeedback run --db sqlite:///demo.db    # then open the Dashboard
+    """
+    from . import demo as demo_data
+
+    store = open_store(config, db)
+    started = time.perf_counter()
+    try:
+        result = demo_data.fill(store, responses, seed=seed, weeks=weeks,
+                                rated_share=rated_share)
+    except ChatfeedbackError as exc:
+        raise Fail(str(exc)) from None
+    click.echo(f"created {result.answers:,} answers in {result.conversations:,} conversations, "
+               f"{result.rated:,} ratings ({result.rows:,} rows) in "
+               f"{time.perf_counter() - started:.1f} s; database: {store.url}", err=True)
 
 
 class _open_output:
@@ -266,3 +330,23 @@ def revision(config: str | None, db: str | None) -> None:
         click.echo(f"database: {store.revision() or 'empty'}; latest: {Store.head()}")
     except ChatfeedbackError as exc:
         raise Fail(str(exc)) from None
+
+
+@db.command("rebuild-stats", context_settings=CONTEXT)
+@config_option
+@db_option
+def rebuild_stats(config: str | None, db: str | None) -> None:
+    """Recompute the dashboard's running totals from the ratings and answers.
+
+    Only needed after rows were written by other means than chatfeedback.
+
+    \b
+    Example:
+        chatfeedback db rebuild-stats --db sqlite:///chatfeedback.db
+    """
+    store = open_store(config, db)
+    try:
+        store.rebuild_stats()
+    except ChatfeedbackError as exc:
+        raise Fail(str(exc)) from None
+    click.echo(f"rebuilt the running totals of {store.url}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer,
-                        MetaData, String, Table, TypeDecorator)
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Float, ForeignKey, Index,
+                        Integer, MetaData, String, Table, TypeDecorator)
 from sqlalchemy import Text as _Text
 
 
@@ -42,6 +42,8 @@ conversations = Table(
     Column("updated_at", WHEN, nullable=False),
     Index(None, "owner", "updated_at"),
     Index(None, "updated_at"),
+    Index(None, "created_at"),          # the dashboard counts conversations by start
+    Index(None, "model", "created_at"),
 )
 
 messages = Table(
@@ -85,6 +87,7 @@ ratings = Table(
     Column("conversation_id", ID, ForeignKey("conversations.id", ondelete="CASCADE"),
            nullable=False),
     Column("model", String(200), nullable=True),   # copied from the message for fast aggregates
+    Column("system_prompt", Text, nullable=True),  # copied from the message, likewise
     Column("scale", String(10), nullable=False),   # thumbs | faces | stars
     Column("value", Integer, nullable=True),       # thumbs 0/1, faces and stars 1..5
     Column("score", Float, nullable=True),         # value normalised to 0..1
@@ -96,6 +99,7 @@ ratings = Table(
     Index(None, "conversation_id"),
     Index(None, "rated_at"),
     Index(None, "model", "rated_at"),
+    Index(None, "score", "rated_at"),  # the dashboard's lowest-rated answers
 )
 
 # Reason tags one row each, so that SQL can count them by polarity.
@@ -121,4 +125,36 @@ rating_events = Table(
     Column("created_at", WHEN, nullable=False),
     Index(None, "message_id"),
     Index(None, "created_at"),
+)
+
+# Running totals for the dashboard, kept in the same transaction as the rows they count
+# (Store.rate, annotate, add_message, mark_shown) and rebuilt by ``Store.rebuild_stats``.
+# They turn "aggregate a million ratings" into "sum a few thousand counters". Days are UTC.
+rating_counts = Table(
+    "rating_counts", metadata,
+    Column("day", Date, primary_key=True),             # the day of rated_at
+    Column("model", String(200), primary_key=True),    # "" when unknown
+    Column("prompt_key", String(16), primary_key=True),  # hash of the system prompt; "" none
+    Column("scale", String(10), primary_key=True),
+    Column("value", Integer, primary_key=True),
+    Column("system_prompt", Text, nullable=True),
+    Column("n", Integer, nullable=False),
+)
+
+tag_counts = Table(
+    "tag_counts", metadata,
+    Column("day", Date, primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("scale", String(10), primary_key=True),
+    Column("value", Integer, primary_key=True),
+    Column("tag", String(200), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+answer_counts = Table(
+    "answer_counts", metadata,
+    Column("day", Date, primary_key=True),             # the day the answer was created
+    Column("model", String(200), primary_key=True),
+    Column("answers", Integer, nullable=False),
+    Column("shown", Integer, nullable=False),
 )

@@ -16,14 +16,25 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import (Connection, Engine, case, create_engine, delete, event, func, insert,
-                        select, update)
+from sqlalchemy import (
+    Connection,
+    Engine,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import scales
 from ..errors import FeedbackError, NotFound, StoreError
 from ..ids import new_id
+from . import stats
 from .schema import conversations, messages, rating_events, rating_tags, ratings
 
 P = ParamSpec("P")
@@ -255,6 +266,8 @@ class Store:
                        turn=turn, role=role, content=content, version=version, selected=True,
                        status=status, created_at=when, updated_at=when, **answer)
             conn.execute(insert(messages).values(row))
+            if role == "assistant":
+                stats.count_answers(conn, when, answer.get("model"), answers=1)
             touch: dict[str, Any] = {"updated_at": when}
             if role == "user" and not conv.title:
                 touch["title"] = title_for(content)
@@ -336,10 +349,13 @@ class Store:
         ids = list(message_ids)
         if not ids:
             return
+        unseen = messages.c.id.in_(ids) & messages.c.shown_at.is_(None)
         with self._write() as conn:
-            conn.execute(update(messages).where(messages.c.id.in_(ids)
-                                                & messages.c.shown_at.is_(None))
-                         .values(shown_at=now()))
+            first = conn.execute(select(messages.c.created_at, messages.c.model).where(
+                unseen & (messages.c.role == "assistant"))).all()
+            conn.execute(update(messages).where(unseen).values(shown_at=now()))
+            for created_at, model in first:
+                stats.count_answers(conn, created_at, model, shown=1)
 
     @_db_errors
     def recover_interrupted(self, stale_after: float = 30.0,
@@ -366,7 +382,7 @@ class Store:
         when = now()
         with self._write() as conn:
             msg = conn.execute(select(messages.c.conversation_id, messages.c.role,
-                                      messages.c.model)
+                                      messages.c.model, messages.c.system_prompt)
                                .where(messages.c.id == message_id)).first()
             if msg is None:
                 raise NotFound("Message not found")
@@ -381,7 +397,8 @@ class Store:
             action = ("clear" if value is None else
                       "set" if old is None or old["value"] is None else "change")
             values = dict(scale=scale, value=value, score=scales.score(scale, value),
-                          rater=actor, rated_at=when, model=msg.model)
+                          rater=actor, rated_at=when, model=msg.model,
+                          system_prompt=msg.system_prompt)
             if old is None:
                 conn.execute(insert(ratings).values(message_id=message_id,
                                                     conversation_id=msg.conversation_id,
@@ -393,6 +410,8 @@ class Store:
                         scale=scale, value=value)
             row = conn.execute(select(ratings).where(ratings.c.message_id == message_id)) \
                 .mappings().one()
+            stats.count_rating(conn, old, -1)
+            stats.count_rating(conn, row, +1)
         return _rating(row)
 
     @_db_errors
@@ -430,6 +449,9 @@ class Store:
                              .values(rated_at=when, **values))
             row = conn.execute(select(ratings).where(ratings.c.message_id == message_id)) \
                 .mappings().one()
+            if values:
+                stats.count_rating(conn, old, -1)
+                stats.count_rating(conn, row, +1)
         return _rating(row)
 
     @staticmethod
@@ -452,6 +474,12 @@ class Store:
         query = select(ratings).where(ratings.c.conversation_id == conversation_id)
         with self.engine.connect() as conn:
             return {r["message_id"]: _rating(r) for r in conn.execute(query).mappings()}
+
+    @_db_errors
+    def rebuild_stats(self) -> None:
+        """Recompute the dashboard's running totals from the rows (see store/stats.py)."""
+        with self._write() as conn:
+            stats.rebuild(conn)
 
     @_db_errors
     def iter_events(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,207 @@
+"""Training exports that TRL and OpenAI fine-tuning read as they are: kto, dpo and sft.
+
+All three are conversational (lists of ``{"role", "content"}`` messages):
+
+* ``kto``: TRL's unpaired preference format, ``{"prompt": [...], "completion":
+  [assistant message], "label": bool}``. Thumbs map directly; for faces and stars 4-5 are
+  true, 1-2 false and 3 (neutral) is left out.
+* ``dpo``: TRL's preference format, ``{"prompt": [...], "chosen": [assistant message],
+  "rejected": [assistant message]}``, one row per pair of regenerated versions of the same
+  prompt (and system prompt) whose 0-1 scores differ: the higher score is chosen.
+* ``sft``: OpenAI's fine-tuning chat format, ``{"messages": [...]}``, one row per
+  positively rated answer.
+
+The prompt is what the model was sent for that answer, as ``ChatService.history`` builds
+it: its system prompt first, then each earlier turn (the prompt and the answer shown), then
+the user turn it answers. Only conversations whose owner allowed training use are read;
+only complete answers with text are exported (a stopped or failed answer is no example).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import ceil
+from typing import Any, TextIO
+
+from .. import scales
+from ..store import Store
+from ..store.training import count_without_consent, iter_conversations
+
+FORMATS = ("kto", "dpo", "sft")
+
+
+@dataclass
+class Summary:
+    """What an export wrote and what it left out, for the line on stderr."""
+
+    fmt: str
+    rows: int = 0
+    positives: int = 0
+    negatives: int = 0
+    pairs: int = 0
+    neutral: int = 0
+    incomplete: int = 0
+    no_consent: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def weights(self) -> tuple[float, float] | None:
+        """TRL's advice for KTO class imbalance: weight the rarer class so that
+        (desirable_weight x positives) / (undesirable_weight x negatives) lies between
+        1:1 and 4:3. The commoner class keeps weight 1; the rarer gets the smallest weight
+        (rounded up to 2 decimals) that reaches 1:1."""
+        if not self.positives or not self.negatives:
+            return None
+        if self.positives >= self.negatives:
+            return 1.0, ceil(self.positives / self.negatives * 100) / 100
+        return ceil(self.negatives / self.positives * 100) / 100, 1.0
+
+    def lines(self) -> list[str]:
+        text = f"{self.fmt}: {self.rows:,} rows"
+        if self.fmt == "dpo":
+            text += f", {self.pairs:,} pairs"
+        text += f", {self.positives:,} positives, {self.negatives:,} negatives"
+        out = [text]
+        left = []
+        if self.neutral:
+            left.append(f"{self.neutral:,} neutral (faces/stars 3)")
+        if self.incomplete:
+            left.append(f"{self.incomplete:,} stopped, failed or empty answers")
+        if self.no_consent:
+            left.append(f"{self.no_consent:,} rated answers in conversations without "
+                        f"training consent")
+        if left:
+            out.append("left out: " + "; ".join(left))
+        if self.fmt == "kto":
+            weights = self.weights()
+            if weights:
+                out.append(f"KTOConfig(desirable_weight={weights[0]}, "
+                           f"undesirable_weight={weights[1]})  # TRL: keep "
+                           f"(desirable_weight x positives) / (undesirable_weight x "
+                           f"negatives) between 1:1 and 4:3")
+            else:
+                out.append("only one class: KTO needs both desirable and undesirable "
+                           "examples")
+        return out + self.notes
+
+
+def _message(role: str, content: str) -> dict[str, str]:
+    return {"role": role, "content": content}
+
+
+class _Conversation:
+    """One conversation's messages, and the prompt each answer was given."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.answers = [r for r in rows if r["role"] == "assistant"]
+
+    def prompt(self, answer: dict[str, Any]) -> list[dict[str, str]]:
+        sent = []
+        if answer["system_prompt"]:
+            sent.append(_message("system", answer["system_prompt"]))
+        for row in self.rows:
+            if row["turn"] > answer["turn"]:
+                break
+            if row["role"] == "assistant":
+                if row["turn"] == answer["turn"] or not row["selected"] or not row["content"]:
+                    continue
+            sent.append(_message(row["role"], row["content"]))
+        return sent
+
+
+def _usable(answer: dict[str, Any], summary: Summary) -> bool:
+    """A wanted rating on a complete answer with text (counted otherwise)."""
+    if not answer["wanted"]:
+        return False
+    if answer["status"] != "complete" or not answer["content"]:
+        summary.incomplete += 1
+        return False
+    return True
+
+
+def kto_rows(conversations: Iterable[list[dict[str, Any]]],
+             summary: Summary) -> Iterator[dict[str, Any]]:
+    for rows in conversations:
+        conv = _Conversation(rows)
+        for answer in conv.answers:
+            if not _usable(answer, summary):
+                continue
+            label = scales.polarity(answer["scale"], answer["value"])
+            if label is None:
+                summary.neutral += 1
+                continue
+            summary.rows += 1
+            if label:
+                summary.positives += 1
+            else:
+                summary.negatives += 1
+            yield {"prompt": conv.prompt(answer),
+                   "completion": [_message("assistant", answer["content"])], "label": label}
+
+
+def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
+             summary: Summary) -> Iterator[dict[str, Any]]:
+    for rows in conversations:
+        conv = _Conversation(rows)
+        groups: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
+        for answer in conv.answers:
+            if _usable(answer, summary):
+                groups.setdefault((answer["parent_id"], answer["system_prompt"]),
+                                  []).append(answer)
+        for versions in groups.values():
+            for chosen in versions:
+                for rejected in versions:
+                    if chosen["score"] <= rejected["score"]:
+                        continue
+                    summary.rows += 1
+                    summary.pairs += 1
+                    yield {"prompt": conv.prompt(chosen),
+                           "chosen": [_message("assistant", chosen["content"])],
+                           "rejected": [_message("assistant", rejected["content"])]}
+            for answer in versions:
+                label = scales.polarity(answer["scale"], answer["value"])
+                if label is True:
+                    summary.positives += 1
+                elif label is False:
+                    summary.negatives += 1
+
+
+def sft_rows(conversations: Iterable[list[dict[str, Any]]],
+             summary: Summary) -> Iterator[dict[str, Any]]:
+    for rows in conversations:
+        conv = _Conversation(rows)
+        for answer in conv.answers:
+            if not _usable(answer, summary):
+                continue
+            label = scales.polarity(answer["scale"], answer["value"])
+            if label is None:
+                summary.neutral += 1
+            elif not label:
+                summary.negatives += 1
+            else:
+                summary.positives += 1
+                summary.rows += 1
+                yield {"messages": conv.prompt(answer)
+                       + [_message("assistant", answer["content"])]}
+
+
+BUILDERS = {"kto": kto_rows, "dpo": dpo_rows, "sft": sft_rows}
+
+
+def write_training(store: Store, fmt: str, out: TextIO, *, since: datetime | None = None,
+                   until: datetime | None = None, model: str | None = None) -> Summary:
+    """Write ``fmt`` (kto, dpo or sft) as JSON Lines to ``out``; return the summary."""
+    if fmt not in BUILDERS:
+        raise ValueError(f"unknown training format {fmt!r} (use {', '.join(FORMATS)})")
+    summary = Summary(fmt)
+    summary.no_consent = count_without_consent(store, since=since, until=until, model=model)
+    conversations = iter_conversations(store, since=since, until=until, model=model)
+    for row in BUILDERS[fmt](conversations, summary):
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if fmt == "dpo" and not summary.pairs:
+        summary.notes.append("no pairs: regenerate answers and rate the versions differently "
+                             "to get DPO pairs")
+    return summary

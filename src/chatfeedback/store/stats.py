@@ -1,0 +1,124 @@
+"""Running totals behind the dashboard: counted as rows change, or rebuilt from the rows.
+
+``rating_counts``, ``tag_counts`` and ``answer_counts`` (see schema.py) hold, per UTC day
+and model, how many ratings of each value, reason tags and answers there are. The Store
+updates them in the transaction that changes a rating or adds an answer, so the dashboard
+sums a few thousand counters instead of a million ratings. ``rebuild`` recomputes them
+from the rows (after bulk loads, or to repair a database written by other means).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Date, Table, cast, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from .schema import answer_counts, messages, rating_counts, rating_tags, ratings, tag_counts
+
+
+def day_of(when: datetime) -> date:
+    """The UTC day of ``when`` (naive times are UTC, as SQLite returns them)."""
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.date()
+
+
+def prompt_key(system_prompt: str | None) -> str:
+    """A short stable key for a system prompt ("" for none), for the counters' key."""
+    if not system_prompt:
+        return ""
+    return hashlib.sha256(system_prompt.encode("utf-8")).hexdigest()[:16]
+
+
+def _upsert(conn: Connection, table: Table, key: dict[str, Any], counters: dict[str, int],
+            extra: dict[str, Any] | None = None) -> None:
+    if conn.dialect.name == "sqlite":
+        stmt = sqlite_insert(table)
+    elif conn.dialect.name == "postgresql":
+        stmt = pg_insert(table)
+    else:
+        raise NotImplementedError(f"running totals are not implemented for {conn.dialect.name}")
+    stmt = stmt.values(**key, **counters, **(extra or {}))
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in counters}))
+
+
+def count_rating(conn: Connection, row: Mapping[str, Any] | None, delta: int) -> None:
+    """Add ``delta`` (+1 or -1) for a ratings row (and its tags); a cleared rating
+    (value None) counts nowhere."""
+    if row is None or row["value"] is None:
+        return
+    day = day_of(row["rated_at"])
+    model = row["model"] or ""
+    _upsert(conn, rating_counts,
+            dict(day=day, model=model, prompt_key=prompt_key(row["system_prompt"]),
+                 scale=row["scale"], value=row["value"]),
+            {"n": delta}, {"system_prompt": row["system_prompt"]})
+    for tag in row["tags"] or ():
+        _upsert(conn, tag_counts, dict(day=day, model=model, scale=row["scale"],
+                                       value=row["value"], tag=tag), {"n": delta})
+
+
+def count_answers(conn: Connection, when: datetime, model: str | None, *, answers: int = 0,
+                  shown: int = 0) -> None:
+    _upsert(conn, answer_counts, dict(day=day_of(when), model=model or ""),
+            {"answers": answers, "shown": shown})
+
+
+def day_column(conn: Connection, column: Any) -> Any:
+    """SQL for the UTC day of a timestamp column, per dialect."""
+    if conn.dialect.name == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
+        return func.substr(column, 1, 10)
+    return cast(func.timezone("UTC", column), Date)
+
+
+def rebuild(conn: Connection) -> None:
+    """Recompute every counter from the ratings, tags and answers."""
+    for table in (rating_counts, tag_counts, answer_counts):
+        conn.execute(delete(table))
+    day = day_column(conn, ratings.c.rated_at)
+    model = func.coalesce(ratings.c.model, "")
+    rated = ratings.c.value.is_not(None)
+    # The prompt key is computed in Python: one row per distinct (day, model, prompt, value).
+    groups = select(day.label("day"), model.label("model"), ratings.c.system_prompt,
+                    ratings.c.scale, ratings.c.value, func.count().label("n")) \
+        .where(rated).group_by(day, model, ratings.c.system_prompt, ratings.c.scale,
+                               ratings.c.value)
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in conn.execute(groups):
+        key = (_date(r.day), r.model, prompt_key(r.system_prompt), r.scale, r.value)
+        if key in rows:
+            rows[key]["n"] += r.n
+        else:
+            rows[key] = dict(day=key[0], model=r.model, prompt_key=key[2], scale=r.scale,
+                             value=r.value, system_prompt=r.system_prompt, n=r.n)
+    if rows:
+        conn.execute(insert(rating_counts), list(rows.values()))
+    tag_day = day_column(conn, ratings.c.rated_at)
+    tags = (select(tag_day, model, ratings.c.scale, ratings.c.value, rating_tags.c.tag,
+                   func.count())
+            .select_from(ratings.join(rating_tags,
+                                      rating_tags.c.message_id == ratings.c.message_id))
+            .where(rated).group_by(tag_day, model, ratings.c.scale, ratings.c.value,
+                                   rating_tags.c.tag))
+    tag_rows = [dict(day=_date(d), model=m, scale=s, value=v, tag=t, n=n)
+                for d, m, s, v, t, n in conn.execute(tags)]
+    if tag_rows:
+        conn.execute(insert(tag_counts), tag_rows)
+    answer_day = day_column(conn, messages.c.created_at)
+    answer_model = func.coalesce(messages.c.model, "")
+    answers = (select(answer_day, answer_model, func.count(), func.count(messages.c.shown_at))
+               .where(messages.c.role == "assistant").group_by(answer_day, answer_model))
+    answer_rows = [dict(day=_date(d), model=m, answers=a, shown=s)
+                   for d, m, a, s in conn.execute(answers)]
+    if answer_rows:
+        conn.execute(insert(answer_counts), answer_rows)
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

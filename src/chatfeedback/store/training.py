@@ -1,0 +1,72 @@
+"""The rows behind the training exports: consented conversations, streamed one at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select
+
+from .schema import conversations, messages, ratings
+from .store import Store, _db_errors, as_utc
+
+ROLE_ORDER = case((messages.c.role == "system", 0), (messages.c.role == "user", 1), else_=2)
+
+
+def _wanted(since: datetime | None, until: datetime | None, model: str | None) -> Any:
+    """The condition for a rating to be exported (the --since/--until/--model filters)."""
+    where = [ratings.c.value.is_not(None)]
+    if since is not None:
+        where.append(ratings.c.rated_at >= since)
+    if until is not None:
+        where.append(ratings.c.rated_at < until)
+    if model is not None:
+        where.append(ratings.c.model == model)
+    return and_(*where)
+
+
+@_db_errors
+def iter_conversations(store: Store, *, since: datetime | None = None,
+                       until: datetime | None = None, model: str | None = None,
+                       batch: int = 2000) -> Iterator[list[dict[str, Any]]]:
+    """Each conversation with training consent that has a wanted rating: all its messages
+    (every answer version) in order, each answer with its rating and ``wanted`` (True when
+    the rating passes the filters). Streamed: memory holds one conversation at a time."""
+    wanted = _wanted(since, until, model)
+    having = select(ratings.c.conversation_id).where(wanted)
+    query = (select(messages.c.id, messages.c.conversation_id, messages.c.parent_id,
+                    messages.c.turn, messages.c.role, messages.c.content, messages.c.version,
+                    messages.c.selected, messages.c.status, messages.c.model,
+                    messages.c.system_prompt, ratings.c.scale, ratings.c.value,
+                    ratings.c.score, ratings.c.rated_at,
+                    case((wanted, literal(True)), else_=literal(False)).label("wanted"))
+             .select_from(messages.join(conversations,
+                                        conversations.c.id == messages.c.conversation_id)
+                          .outerjoin(ratings, ratings.c.message_id == messages.c.id))
+             .where(conversations.c.training_consent.is_(True),
+                    messages.c.conversation_id.in_(having))
+             .order_by(messages.c.conversation_id, messages.c.turn, ROLE_ORDER,
+                       messages.c.version, messages.c.id))
+    with store.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+        for _, rows in groupby(result.mappings(), key=lambda r: r["conversation_id"]):
+            conversation = []
+            for row in rows:
+                item = dict(row)
+                item["wanted"] = bool(item["wanted"])
+                item["rated_at"] = as_utc(item["rated_at"])
+                conversation.append(item)
+            yield conversation
+
+
+@_db_errors
+def count_without_consent(store: Store, *, since: datetime | None = None,
+                          until: datetime | None = None, model: str | None = None) -> int:
+    """How many wanted ratings are left out because their conversation has no consent."""
+    query = (select(func.count()).select_from(
+        ratings.join(conversations, conversations.c.id == ratings.c.conversation_id))
+        .where(_wanted(since, until, model), conversations.c.training_consent.is_(False)))
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
