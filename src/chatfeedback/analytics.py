@@ -89,7 +89,7 @@ def compare(a: str, a_positive: int, a_total: int, b: str, b_positive: int, b_to
     small = min(a_total, b_total) < MIN_SAMPLE or expected < 5
     significant = p < alpha and not small
     figures = (f"{a} {share_a:.0%} of {a_total:,} vs {b} {share_b:.0%} of {b_total:,} "
-               f"positive (p = {_p(p)})")
+               f"positive ({_p(p)})")
     if small:
         text = (f"Too few ratings to tell: {figures}. Collect at least {MIN_SAMPLE} ratings "
                 f"for each before deciding.")
@@ -109,7 +109,7 @@ def _share(positive: int, total: int) -> float | None:
 
 
 def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
 
 
 # --------------------------------------------------------------------------------- results
@@ -318,10 +318,13 @@ class Analytics:
                  .order_by(total.desc(), t.c.tag))
         return [TagCount(r.tag, r.polarity, int(r.n)) for r in self._rows(query)]
 
-    def lowest_rated(self, f: Filters = Filters(), limit: int = 20) -> list[LowRated]:
+    def lowest_rated(self, f: Filters = Filters(), limit: int = 20,
+                     with_comment: bool = False) -> list[LowRated]:
         """The worst-rated answers (lowest 0-1 score, newest first), with their comment and
         prompt; walks the (score, rated_at) index, so it stops after ``limit`` matches."""
         where = [ratings.c.value.is_not(None)]
+        if with_comment:
+            where.append(ratings.c.comment.is_not(None))
         if f.since is not None:
             where.append(ratings.c.rated_at >= _start(f.since))
         if f.until is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatfeedback.ui import chat_page, export_page, signin
+from chatfeedback.ui import chat_page, dashboard, export_page, signin
 from chatfeedback.ui.context import is_admin
 
 st.set_page_config(page_title="chatfeedback", page_icon="💬", layout="centered")
@@ -12,5 +12,6 @@ signin.require_sign_in()  # with [auth] configured, nothing below runs until sig
 signin.user_menu()
 pages = [st.Page(chat_page.render, title="Chat", icon="💬", url_path="chat", default=True)]
 if is_admin():  # pages that show every user's data
+    pages.append(st.Page(dashboard.render, title="Dashboard", icon="📊", url_path="dashboard"))
     pages.append(st.Page(export_page.render, title="Export", icon="📤", url_path="export"))
 st.navigation(pages).run()

@@ -7,6 +7,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Message
+from .consent import apply_to_new, consent_toggle
 from .context import current_user, service
 from .rating import rating_widget, remember
 
@@ -62,6 +63,7 @@ def show_message(message: Message, *, editable: bool) -> None:
 def render() -> None:
     owner = current_user()
     conversation_id = st.query_params.get(PARAM) or None
+    consent_toggle(conversation_id, owner)
     slot = sidebar()
     try:
         show_conversation(conversation_id, owner)
@@ -105,6 +107,7 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
         return
     if conversation_id is None:
         _open(turn.conversation.id)
+        apply_to_new(turn.conversation.id)
     with st.chat_message("user"):
         show_text(prompt)
     with st.chat_message("assistant"):

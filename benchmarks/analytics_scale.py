@@ -1,0 +1,122 @@
+"""A million answers: demo fill time, dashboard render time, Parquet export time and memory.
+
+1. ``chatfeedback demo`` writes N answers (default 1,050,000 with every shown answer
+   rated, which gives about 1,000,000 rated answers) into a fresh SQLite file.
+2. The dashboard page renders on it in AppTest with empty caches (the figures are
+   computed); Streamlit, pandas and Altair are imported by a warm-up run on an empty
+   database first, so the figure is the page's own work. Repeated ``--reps`` times,
+   median reported, together with each SQL aggregate on its own.
+3. ``chatfeedback export --format parquet`` of every rated answer in a child process:
+   wall time and the child's peak resident memory (``ru_maxrss``).
+
+Targets (issue 5): demo 1,000,000 answers < 60 s, dashboard < 2 s, Parquet export of
+1,000,000 rows < 15 s and < 500 MB. Ratios are figure / target, measured in the same run.
+
+    .venv/bin/python benchmarks/analytics_scale.py [--responses 1050000] [--reps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [str(Path(sys.executable).with_name("chatfeedback"))]
+PAGE = "from chatfeedback.ui import dashboard\ndashboard.render()\n"
+
+
+def run_cli(*args: str) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS of the child in MB, and its stderr."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) // 1024, proc.stderr.strip()
+
+
+def render_seconds(url: str) -> float:
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["CHATFEEDBACK_DATABASE_URL"] = url
+    at = AppTest.from_string(PAGE, default_timeout=120)
+    started = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise SystemExit(f"the dashboard failed: {at.exception[0].value}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--responses", type=int, default=1_050_000)
+    parser.add_argument("--rated-share", type=float, default=1.0)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--keep", help="reuse/keep this database file")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="cf-bench-"))
+    db = Path(args.keep) if args.keep else tmp / "million.db"
+    url = f"sqlite:///{db}"
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; load average at start {os.getloadavg()[0]:.2f}")
+
+    if not db.exists():
+        seconds, _, note = run_cli("demo", "--responses", str(args.responses), "--rated-share",
+                                   str(args.rated_share), "--seed", "1", "--db", url)
+        print(f"demo: {note}")
+        print(f"demo: {args.responses:,} answers in {seconds:.1f} s = "
+              f"{args.responses / seconds:,.0f} answers/s; 1,000,000 answers would take "
+              f"{seconds * 1_000_000 / args.responses:.1f} s (target 60 s, ratio "
+              f"{seconds * 1_000_000 / args.responses / 60:.2f})")
+    print(f"database: {db.stat().st_size / 1e6:,.0f} MB")
+
+    from chatfeedback.analytics import Analytics
+    from chatfeedback.store import Store
+    from chatfeedback.ui import dashboard
+
+    store = Store.open(url)
+    analytics = Analytics(store.engine)
+    totals = analytics.totals()
+    print(f"rated answers: {totals.rated:,} of {totals.answers:,} answers")
+    for name in ("totals", "over_time", "by_model", "by_system_prompt", "tags",
+                 "lowest_rated"):
+        started = time.perf_counter()
+        getattr(analytics, name)()
+        print(f"  {name}: {(time.perf_counter() - started) * 1000:.0f} ms")
+
+    empty = tmp / "empty.db"
+    render_seconds(f"sqlite:///{empty}")  # imports Streamlit, pandas, Altair
+    times = []
+    for _ in range(args.reps):
+        dashboard._options.clear()
+        dashboard._figures.clear()
+        times.append(render_seconds(url))
+    median = statistics.median(times)
+    print(f"dashboard render (cold cache, {args.reps} runs): median {median:.2f} s "
+          f"(runs {', '.join(f'{t:.2f}' for t in times)}; target 2 s, ratio {median / 2:.2f})")
+
+    out = tmp / "ratings.parquet"
+    seconds, peak, note = run_cli("export", "--format", "parquet", "-o", str(out), "--db", url)
+    import pyarrow.parquet as pq
+
+    rows = pq.ParquetFile(out).metadata.num_rows
+    print(f"parquet export: {note}; {rows:,} rows in {seconds:.1f} s "
+          f"({rows / seconds:,.0f} rows/s; target 15 s for 1,000,000, ratio "
+          f"{seconds * 1_000_000 / rows / 15:.2f}), peak memory {peak} MB (target 500 MB, "
+          f"ratio {peak / 500:.2f}), file {out.stat().st_size / 1e6:,.0f} MB")
+    print(f"load average at end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
