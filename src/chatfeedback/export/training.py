@@ -23,7 +23,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from math import ceil
+from math import ceil, floor
 from typing import Any, TextIO
 
 from .. import scales
@@ -50,12 +50,12 @@ class Summary:
     def weights(self) -> tuple[float, float] | None:
         """TRL's advice for KTO class imbalance: weight the rarer class so that
         (desirable_weight x positives) / (undesirable_weight x negatives) lies between
-        1:1 and 4:3. The commoner class keeps weight 1; the rarer gets the smallest weight
-        (rounded up to 2 decimals) that reaches 1:1."""
+        1:1 and 4:3. The commoner class keeps weight 1; the rarer gets the weight that
+        brings the ratio to 1:1, rounded to 2 decimals on the side that stays in range."""
         if not self.positives or not self.negatives:
             return None
         if self.positives >= self.negatives:
-            return 1.0, ceil(self.positives / self.negatives * 100) / 100
+            return 1.0, floor(self.positives / self.negatives * 100) / 100
         return ceil(self.negatives / self.positives * 100) / 100, 1.0
 
     def lines(self) -> list[str]:
