@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, DateTime, Table, insert
+from sqlalchemy import JSON, Boolean, Connection, DateTime, Table, TypeDecorator, insert
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from .schema import conversations, messages, rating_events, rating_tags, ratings
@@ -95,6 +95,14 @@ class _SQLiteWriter:
 
 
 def _converter(type_: Any) -> Callable[[Any], Any] | None:
+    if isinstance(type_, TypeDecorator):  # e.g. the schema's NUL-safe Text
+        decorated = _converter(type_.impl)
+        if decorated is not None:
+            raise NotImplementedError(f"no bulk conversion for {type_!r}")
+
+        def convert(value: Any, bind: Any = type_.process_bind_param) -> Any:
+            return bind(value, None)
+        return convert
     if isinstance(type_, DateTime):
         return _sqlite_datetime
     if isinstance(type_, JSON):

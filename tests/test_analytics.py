@@ -1,0 +1,216 @@
+"""Analytics: the statistics against published values, every SQL aggregate against a
+brute-force count of the raw rows, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from chatfeedback import demo, scales
+from chatfeedback.analytics import Analytics, Filters, compare, two_proportion, wilson
+from chatfeedback.store import Store
+from chatfeedback.store.stats import day_of
+from chatfeedback.store.schema import (answer_counts, conversations, messages, rating_counts,
+                                       ratings, tag_counts)
+
+pytestmark = pytest.mark.all_databases
+END = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
+
+
+# ----------------------------------------------------------------------------- statistics
+@pytest.mark.parametrize("k, n, low, high", [
+    (81, 263, 0.2553, 0.3662),   # Newcombe (1998), Statistics in Medicine 17:857, table I
+    (15, 148, 0.0624, 0.1605),
+    (0, 10, 0.0, 0.2775),
+    (10, 10, 0.7225, 1.0),
+])
+def test_wilson_matches_published_values(k, n, low, high):
+    got = wilson(k, n)
+    assert got == pytest.approx((low, high), abs=5e-5)
+
+
+def test_wilson_of_nothing_is_everything():
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_two_proportion_matches_r_prop_test():
+    # R: prop.test(c(15, 25), c(50, 50), correct = FALSE)
+    #    X-squared = 4.1667, df = 1, p-value = 0.04123
+    z, p = two_proportion(15, 50, 25, 50)
+    assert z * z == pytest.approx(4.1667, abs=1e-4)
+    assert p == pytest.approx(0.04123, abs=1e-5)
+    # identical proportions: no difference at all
+    assert two_proportion(30, 60, 50, 100) == (0.0, 1.0)
+
+
+def test_verdicts_in_plain_words():
+    clear = compare("A", 720, 1000, "B", 640, 1000)
+    assert clear.significant and not clear.small_sample
+    assert clear.text.startswith("A is rated positive more often than B")
+    assert "statistically significant" in clear.text
+    reverse = compare("A", 640, 1000, "B", 720, 1000)
+    assert reverse.text.startswith("B is rated positive more often than A")
+    close = compare("A", 505, 1000, "B", 495, 1000)
+    assert not close.significant and close.text.startswith("No significant difference")
+    small = compare("A", 9, 10, "B", 2, 10)  # p < 0.05, but ten ratings each
+    assert small.p_value < 0.05 and small.small_sample and not small.significant
+    assert small.text.startswith("Too few ratings to tell")
+    empty = compare("A", 0, 0, "B", 3, 5)
+    assert empty.small_sample and "No ratings for A" in empty.text
+
+
+# ------------------------------------------------------------------- aggregates vs rows
+def _shake(store: Store, seed: int) -> None:
+    """Change, clear, re-rate and annotate some demo ratings through the Store, and show
+    some unshown answers, so that the running totals must follow every kind of change."""
+    rng = random.Random(seed)
+    with store.engine.connect() as conn:
+        rated = conn.execute(select(ratings.c.message_id, ratings.c.scale)).all()
+        unshown = conn.execute(select(messages.c.id).where(
+            messages.c.role == "assistant", messages.c.shown_at.is_(None))).scalars().all()
+    for message_id, scale in rng.sample(rated, 40):
+        low, high = scales.RANGES[scale]
+        action = rng.random()
+        if action < 0.3:
+            store.rate(message_id, None, scale=scale)
+        elif action < 0.6:
+            store.rate(message_id, rng.randint(low, high), scale=scale)
+        else:
+            store.annotate(message_id, tags=rng.sample(["Wrong", "Clear", "Too long"], 2),
+                           comment="changed")
+    store.mark_shown(unshown[:10])
+
+
+def _brute(store: Store, f: Filters) -> dict:
+    """Every figure computed in Python from the raw rows."""
+    def in_range(when: datetime) -> bool:
+        day = day_of(when)
+        return (f.since is None or day >= f.since) and (f.until is None or day < f.until)
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(ratings).where(ratings.c.value.is_not(None))).mappings().all()
+        answers = conn.execute(select(messages.c.created_at, messages.c.model,
+                                      messages.c.shown_at)
+                               .where(messages.c.role == "assistant")).all()
+        convs = conn.execute(select(conversations.c.created_at, conversations.c.model)).all()
+    picked = [r for r in rows if in_range(r["rated_at"])
+              and (f.model is None or r["model"] == f.model)
+              and (f.scale is None or r["scale"] == f.scale)]
+
+    def tally(group):
+        pos = sum(scales.polarity(r["scale"], r["value"]) is True for r in group)
+        neg = sum(scales.polarity(r["scale"], r["value"]) is False for r in group)
+        mean = sum(r["score"] for r in group) / len(group) if group else None
+        return pos, neg, len(group), mean
+
+    by = defaultdict(list)
+    for r in picked:
+        by[("model", r["model"])].append(r)
+        by[("prompt", r["system_prompt"])].append(r)
+        day = day_of(r["rated_at"])
+        by[("week", day - timedelta(days=day.weekday()), r["model"])].append(r)
+        by[("day", day, r["model"])].append(r)
+    tags = Counter()
+    for r in picked:
+        polarity = {True: "positive", False: "negative", None: "neutral"}[
+            scales.polarity(r["scale"], r["value"])]
+        for tag in r["tags"] or ():
+            tags[(tag, polarity)] += 1
+    chosen = [a for a in answers if in_range(a.created_at)
+              and (f.model is None or a.model == f.model)]
+    return {
+        "totals": (sum(1 for c in convs if in_range(c.created_at)
+                       and (f.model is None or c.model == f.model)),
+                   len(chosen), sum(a.shown_at is not None for a in chosen), *tally(picked)),
+        "groups": {k: tally(v) for k, v in by.items()},
+        "tags": dict(tags),
+        "lowest": sorted(picked, key=lambda r: (r["score"], -r["rated_at"].timestamp(),
+                                                r["message_id"])),
+    }
+
+
+def _check(analytics: Analytics, store: Store, f: Filters) -> None:
+    truth = _brute(store, f)
+    t = analytics.totals(f)
+    got = (t.conversations, t.answers, t.shown, t.positive, t.negative, t.rated, t.mean_score)
+    assert got[:6] == truth["totals"][:6]
+    assert got[6] == pytest.approx(truth["totals"][6])
+    for g in analytics.by_model(f):
+        assert (g.positive, g.negative, g.rated) == truth["groups"][("model", g.key)][:3]
+        assert g.mean_score == pytest.approx(truth["groups"][("model", g.key)][3])
+    assert sum(g.rated for g in analytics.by_model(f)) == t.rated
+    for g in analytics.by_system_prompt(f):
+        assert (g.positive, g.negative, g.rated) == truth["groups"][("prompt", g.key)][:3]
+    assert sum(g.rated for g in analytics.by_system_prompt(f)) == t.rated
+    for period in ("day", "week"):
+        series = analytics.over_time(f, period)
+        assert sum(g.rated for g in series) == t.rated
+        for g in series:
+            assert (g.positive, g.negative, g.rated) == \
+                truth["groups"][(period, g.key, g.model)][:3]
+            if period == "week":
+                assert g.key.weekday() == 0
+    assert {(c.tag, c.polarity): c.count for c in analytics.tags(f)} == truth["tags"]
+    lowest = analytics.lowest_rated(f, limit=15)
+    assert [r.message_id for r in lowest] == \
+        [r["message_id"] for r in truth["lowest"][:15]]
+    assert all(r.link == f"?c={r.conversation_id}" for r in lowest)
+    with_comment = analytics.lowest_rated(f, limit=5, with_comment=True)
+    assert [r.message_id for r in with_comment] == \
+        [r["message_id"] for r in truth["lowest"] if r["comment"]][:5]
+
+
+def test_every_aggregate_matches_a_brute_force_count(db_url):
+    store = Store.open(db_url)
+    demo.fill(store, 1200, seed=7, weeks=3, end=END, rated_share=0.7)
+    _shake(store, seed=7)
+    analytics = Analytics(store.engine)
+    models = analytics.models()
+    assert len(models) == len(demo.MODELS)
+    first, last = analytics.date_range()
+    assert first >= (END - timedelta(weeks=3)).date() and last == datetime.now(UTC).date()
+    for f in (Filters(),
+              Filters(since=date(2026, 11, 5), until=date(2026, 11, 16)),
+              Filters(model=models[1]),
+              Filters(scale="faces"),
+              Filters(scale="thumbs", model=models[0], since=date(2026, 11, 10))):
+        _check(analytics, store, f)
+    store.close()
+
+
+def test_running_totals_equal_a_rebuild(db_url):
+    store = Store.open(db_url)
+    demo.fill(store, 400, seed=3, weeks=2, end=END)
+    _shake(store, seed=3)
+
+    def snapshot():
+        with store.engine.connect() as conn:
+            return [sorted((tuple(r) for r in conn.execute(select(t)) if r[-1] != 0
+                            and (t is not answer_counts or r.answers or r.shown)), key=str)
+                    for t in (rating_counts, tag_counts, answer_counts)]
+
+    kept = snapshot()
+    store.rebuild_stats()
+    assert snapshot() == kept
+    store.close()
+
+
+def test_ratings_given_in_the_app_are_counted_at_once(make_service):
+    svc = make_service('[feedback]\nmode = "changeable"\n')
+    analytics = Analytics(svc.store.engine)
+    turn = svc.send(None, "hello")
+    list(svc.reply(turn.answer))
+    assert analytics.totals().answers == 1 and analytics.totals().shown == 0
+    svc.store.mark_shown([turn.answer.id])
+    svc.rate(turn.answer.id, 1)
+    t = analytics.totals()
+    assert (t.shown, t.rated, t.positive) == (1, 1, 1)
+    svc.rate(turn.answer.id, 0)
+    assert (analytics.totals().positive, analytics.totals().negative) == (0, 1)
+    svc.rate(turn.answer.id, None)
+    assert analytics.totals().rated == 0
+    assert analytics.by_model() == []
