@@ -1,0 +1,112 @@
+"""The Dashboard page (AppTest of the real app) and the chat's training-consent switch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chatfeedback import demo
+from chatfeedback.analytics import Analytics, Filters
+from chatfeedback.store import Store
+
+END = datetime(2026, 11, 23, tzinfo=UTC)
+
+
+def open_dashboard(make_app, config: str = ""):
+    at = make_app(config)
+    pages = {info.get("url_pathname"): page for page, info in at._registered_pages.items()}
+    assert "dashboard" in pages, "the Dashboard page is not in the navigation"
+    at._page_hash = pages["dashboard"]  # AppTest.switch_page only knows file pages
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Dashboard"
+    return at
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture
+def demo_store(db_url) -> Store:
+    store = Store.open(db_url)
+    demo.fill(store, 1500, seed=5, weeks=4, end=END)
+    yield store
+    store.close()
+
+
+def test_dashboard_shows_the_sql_figures(make_app, demo_store):
+    at = open_dashboard(make_app)
+    totals = Analytics(demo_store.engine).totals(Filters())
+    assert metrics(at) == {
+        "Conversations": f"{totals.conversations:,}", "Answers": f"{totals.answers:,}",
+        "Shown": f"{totals.shown:,}", "Rated": f"{totals.rated:,}",
+        "Rated share": f"{totals.rated_share:.1%}", "Positive": f"{totals.positive_share:.1%}"}
+    models_table = at.dataframe[0].value
+    assert sorted(models_table["Model"]) == sorted(m.name for m in demo.MODELS)
+    assert models_table["Ratings"].sum() == totals.rated
+    assert "Thumbs, faces and stars side by side" in " ".join(c.value for c in at.caption)
+    verdicts = [e.value for e in (*at.success, *at.info, *at.warning)]
+    assert any("gpt-4o-mini" in v and ("significant" in v or "Too few" in v)
+               for v in verdicts), verdicts
+    lowest = at.dataframe[-1].value
+    assert len(lowest) == 20 and (lowest["Score"] == 0).all()
+    assert lowest["Conversation"].str.fullmatch(r"chat\?c=[0-9a-z]{26}").all()
+    assert len(at.get("vega_lite_chart")) == 2  # over time (with bands), reasons
+
+
+def test_filters_narrow_every_figure(make_app, demo_store):
+    at = open_dashboard(make_app)
+    at.selectbox(key="dash_model").set_value("llama-3.1-8b")
+    at.selectbox(key="dash_scale").set_value("faces")
+    at.run()
+    assert not at.exception
+    totals = Analytics(demo_store.engine).totals(Filters(model="llama-3.1-8b", scale="faces"))
+    assert metrics(at)["Rated"] == f"{totals.rated:,}"
+    assert metrics(at)["Answers"] == f"{totals.answers:,}"
+    assert list(at.dataframe[0].value["Model"]) == ["llama-3.1-8b"]
+    assert "Only one model has ratings" in " ".join(c.value for c in at.caption)
+    lowest = at.dataframe[-1].value
+    assert set(lowest["Rating"]) <= {"😞", "🙁", "😐", "🙂", "😀"}  # faces only
+    assert set(lowest["Model"]) == {"llama-3.1-8b"}
+    assert lowest["Score"].is_monotonic_increasing
+
+
+def test_small_samples_get_a_warning(make_app, store):
+    for model, value in (("a", 1), ("a", 1), ("b", 0)):
+        conv = store.create_conversation(model=model)
+        prompt = store.add_message(conv.id, "user", "hi")
+        answer = store.add_message(conv.id, "assistant", "hello", parent_id=prompt.id,
+                                   model=model)
+        store.rate(answer.id, value, scale="thumbs")
+    at = open_dashboard(make_app)
+    assert any(w.value.startswith("Too few ratings to tell") for w in at.warning)
+    assert metrics(at)["Positive"] == "66.7%"
+
+
+def test_an_empty_database_says_so(make_app):
+    at = open_dashboard(make_app)
+    assert metrics(at)["Rated"] == "0"
+    assert any("No ratings in this range" in i.value for i in at.info)
+
+
+def test_consent_switch_saves_per_conversation(make_app, store):
+    at = make_app('[feedback]\ntraining_consent_default = true\n')
+    switch = at.toggle(key="consent_new")
+    assert switch.label == "Allow use for training" and switch.value is True
+    switch.set_value(False).run()
+    at.chat_input[0].set_value("hello").run()
+    conv = store.list_conversations()[0]
+    assert conv.training_consent is False  # the choice made before the chat existed
+    at.run()
+    assert at.toggle(key=f"consent_{conv.id}").value is False
+    at.toggle(key=f"consent_{conv.id}").set_value(True).run()
+    assert store.conversation(conv.id).training_consent is True
+
+
+def test_consent_defaults_to_the_config(make_app, store):
+    at = make_app()  # training_consent_default is false
+    assert at.toggle(key="consent_new").value is False
+    at.chat_input[0].set_value("hello").run()
+    assert store.list_conversations()[0].training_consent is False

@@ -1,0 +1,245 @@
+"""Every export format read back, with exact rows for a small hand-built store; consent."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from chatfeedback.cli import main
+from chatfeedback.export import Summary, write_training
+from chatfeedback.store import Store
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+SYSTEM = "Be brief."
+
+
+def _at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def hand_built(store: Store) -> dict[str, str]:
+    """Three conversations:
+
+    A (consent, thumbs, system prompt): "Hi" -> "Hello!" 👍; "Capital of France?" ->
+      "Lyon" 👎, regenerated -> "Paris" 👍; "Thanks" -> "You're welcome" (unrated).
+    B (consent, stars, no system prompt): "Poem?" -> "Roses are red" 3★ (neutral);
+      "Another" -> "Violets are blue" 5★; "Long story" -> "Once upon" (stopped) 1★.
+    C (no consent): "Secret" -> "ok" 👍.
+    """
+    ids: dict[str, str] = {}
+    a = store.create_conversation(model="m1", training_consent=True, created_at=_at(0)).id
+    b = store.create_conversation(model="m2", training_consent=True, created_at=_at(1)).id
+    c = store.create_conversation(model="m1", training_consent=False, created_at=_at(2)).id
+    ids.update(a=a, b=b, c=c)
+
+    def answer(conv: str, parent: str, text: str, model: str, minute: int, **kw) -> str:
+        return store.add_message(conv, "assistant", text, parent_id=parent, model=model,
+                                 backend="echo", settings={"temperature": 0.5},
+                                 created_at=_at(minute), **kw).id
+
+    hi = store.add_message(a, "user", "Hi", created_at=_at(3)).id
+    ids["hello"] = answer(a, hi, "Hello!", "m1", 4, system_prompt=SYSTEM)
+    capital = store.add_message(a, "user", "Capital of France?", created_at=_at(5)).id
+    ids["lyon"] = answer(a, capital, "Lyon", "m1", 6, system_prompt=SYSTEM)
+    ids["paris"] = answer(a, capital, "Paris", "m1", 7, system_prompt=SYSTEM)
+    thanks = store.add_message(a, "user", "Thanks", created_at=_at(8)).id
+    answer(a, thanks, "You're welcome", "m1", 9, system_prompt=SYSTEM)
+    poem = store.add_message(b, "user", "Poem?", created_at=_at(10)).id
+    ids["roses"] = answer(b, poem, "Roses are red", "m2", 11)
+    another = store.add_message(b, "user", "Another", created_at=_at(12)).id
+    ids["violets"] = answer(b, another, "Violets are blue", "m2", 13)
+    story = store.add_message(b, "user", "Long story", created_at=_at(14)).id
+    ids["once"] = answer(b, story, "Once upon", "m2", 15, status="stopped")
+    secret = store.add_message(c, "user", "Secret", created_at=_at(16)).id
+    ids["ok"] = answer(c, secret, "ok", "m1", 17)
+    for key, value, scale in (("hello", 1, "thumbs"), ("lyon", 0, "thumbs"),
+                              ("paris", 1, "thumbs"), ("roses", 3, "stars"),
+                              ("violets", 5, "stars"), ("once", 1, "stars"),
+                              ("ok", 1, "thumbs")):
+        store.rate(ids[key], value, scale=scale)
+    store.annotate(ids["lyon"], comment="Wrong city", tags=["Wrong"])
+    return ids
+
+
+def sys_user(*turns: str) -> list[dict[str, str]]:
+    out = [{"role": "system", "content": SYSTEM}]
+    for i, text in enumerate(turns):
+        out.append({"role": "user" if i % 2 == 0 else "assistant", "content": text})
+    return out
+
+
+def msgs(*turns: str) -> list[dict[str, str]]:
+    return sys_user(*turns)[1:]
+
+
+def assistant(text: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": text}]
+
+
+KTO = [
+    {"prompt": sys_user("Hi"), "completion": assistant("Hello!"), "label": True},
+    {"prompt": sys_user("Hi", "Hello!", "Capital of France?"), "completion": assistant("Lyon"),
+     "label": False},
+    {"prompt": sys_user("Hi", "Hello!", "Capital of France?"),
+     "completion": assistant("Paris"), "label": True},
+    {"prompt": msgs("Poem?", "Roses are red", "Another"),
+     "completion": assistant("Violets are blue"), "label": True},
+]
+DPO = [{"prompt": sys_user("Hi", "Hello!", "Capital of France?"),
+        "chosen": assistant("Paris"), "rejected": assistant("Lyon")}]
+SFT = [{"messages": sys_user("Hi", "Hello!")},
+       {"messages": sys_user("Hi", "Hello!", "Capital of France?", "Paris")},
+       {"messages": msgs("Poem?", "Roses are red", "Another", "Violets are blue")}]
+
+
+def export(db_url: str, tmp_path: Path, fmt: str, *extra: str) -> tuple[Path, str]:
+    out = tmp_path / f"out.{fmt}"
+    result = CliRunner().invoke(main, ["export", "--format", fmt, "-o", str(out), "--db",
+                                       db_url, *extra])
+    assert result.exit_code == 0, result.output
+    return out, result.stderr
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_kto_rows_and_summary(store, hand_built, db_url, tmp_path):
+    out, err = export(db_url, tmp_path, "kto")
+    assert read_jsonl(out) == KTO
+    assert "kto: 4 rows, 3 positives, 1 negatives" in err
+    assert "1 neutral" in err and "1 stopped, failed or empty" in err
+    assert "1 rated answers in conversations without training consent" in err
+    assert "KTOConfig(desirable_weight=1.0, undesirable_weight=3.0)" in err
+
+
+def test_dpo_pairs_regenerated_versions(store, hand_built, db_url, tmp_path):
+    out, err = export(db_url, tmp_path, "dpo")
+    assert read_jsonl(out) == DPO
+    assert "dpo: 1 rows, 1 pairs" in err
+
+
+def test_sft_is_positive_answers_in_openai_format(store, hand_built, db_url, tmp_path):
+    out, err = export(db_url, tmp_path, "sft")
+    assert read_jsonl(out) == SFT
+    assert err.startswith("sft: 3 rows, 3 positives, 1 negatives")
+
+
+def test_training_exports_respect_consent(store, hand_built, db_url, tmp_path):
+    out, _ = export(db_url, tmp_path, "sft")
+    assert "Secret" not in out.read_text()
+    store.set_training_consent(hand_built["c"], True)
+    out, err = export(db_url, tmp_path, "sft")
+    assert read_jsonl(out)[-1] == {"messages": msgs("Secret", "ok")}
+    assert "without training consent" not in err
+    store.set_training_consent(hand_built["a"], False)
+    store.set_training_consent(hand_built["b"], False)
+    store.set_training_consent(hand_built["c"], False)
+    for fmt in ("kto", "dpo", "sft"):
+        out, err = export(db_url, tmp_path, fmt)
+        assert out.read_text() == ""
+        assert "7 rated answers in conversations without training consent" in err
+
+
+def test_filters_apply_to_training_exports(store, hand_built, db_url, tmp_path):
+    out, _ = export(db_url, tmp_path, "kto", "--model", "m2")
+    assert read_jsonl(out) == KTO[3:]
+    out, _ = export(db_url, tmp_path, "kto", "--until", "2000-01-01")
+    assert out.read_text() == ""
+
+
+def test_analysis_exports_every_rated_answer(store, hand_built, db_url, tmp_path):
+    out, err = export(db_url, tmp_path, "jsonl")
+    rows = read_jsonl(out)
+    assert err.strip() == "exported 7 rows"
+    # oldest rating first; the comment on "Lyon" was its latest change
+    assert [r["response"] for r in rows] == ["Hello!", "Paris", "Roses are red",
+                                             "Violets are blue", "Once upon", "ok", "Lyon"]
+    lyon = rows[6]
+    assert (lyon["prompt"], lyon["rating"], lyon["scale"], lyon["score"], lyon["comment"],
+            lyon["tags"], lyon["model"], lyon["version"], lyon["versions"],
+            lyon["system_prompt"], lyon["settings"]) == (
+        "Capital of France?", 0, "thumbs", 0.0, "Wrong city", ["Wrong"], "m1", 1, 2, SYSTEM,
+        {"temperature": 0.5})
+    assert (rows[3]["rating"], rows[3]["score"], rows[4]["status"]) == (5, 1.0, "stopped")
+    out, _ = export(db_url, tmp_path, "csv")
+    with out.open(newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert [r["response"] for r in table] == [r["response"] for r in rows]
+    assert json.loads(table[6]["tags"]) == ["Wrong"]
+
+
+def test_parquet_has_typed_columns(store, hand_built, db_url, tmp_path):
+    out, err = export(db_url, tmp_path, "parquet")
+    assert err.strip() == "exported 7 rows"
+    table = pq.read_table(out)
+    schema = table.schema
+    assert schema.field("rating").type == pa.int8()
+    assert schema.field("score").type == pa.float64()
+    assert schema.field("tags").type == pa.list_(pa.string())
+    assert schema.field("rated_at").type == pa.timestamp("us", tz="UTC")
+    rows = table.to_pylist()
+    jsonl = read_jsonl(export(db_url, tmp_path, "jsonl")[0])
+    for got, want in zip(rows, jsonl, strict=True):
+        assert got["message_id"] == want["message_id"]
+        assert got["rating"] == want["rating"] and got["tags"] == want["tags"]
+        assert json.loads(got["settings"]) == want["settings"]
+        assert got["rated_at"].isoformat() == want["rated_at"]
+        assert got["created_at"] == datetime.fromisoformat(want["created_at"])
+
+
+def test_datasets_reads_the_exports_as_they_are(store, hand_built, db_url, tmp_path,
+                                                monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    from datasets import load_dataset
+
+    cache = str(tmp_path / "hf-cache")
+    kto = load_dataset("json", data_files=str(export(db_url, tmp_path, "kto")[0]),
+                       split="train", cache_dir=cache)
+    assert kto.column_names == ["prompt", "completion", "label"]
+    assert kto.to_list() == KTO
+    dpo = load_dataset("json", data_files=str(export(db_url, tmp_path, "dpo")[0]),
+                       split="train", cache_dir=cache)
+    assert dpo.to_list() == DPO
+    jsonl = load_dataset("json", data_files=str(export(db_url, tmp_path, "jsonl")[0]),
+                         split="train", cache_dir=cache)
+    assert jsonl.num_rows == 7 and jsonl[6]["comment"] == "Wrong city"
+    parquet = load_dataset("parquet", data_files=str(export(db_url, tmp_path, "parquet")[0]),
+                           split="train", cache_dir=cache)
+    assert parquet.num_rows == 7
+    assert parquet.features["rating"].dtype == "int8"
+    assert parquet[1]["response"] == "Paris" and parquet[6]["tags"] == ["Wrong"]
+
+
+def test_training_export_streams_without_a_file(store, hand_built):
+    out = io.StringIO()
+    summary = write_training(store, "kto", out)
+    assert [json.loads(x) for x in out.getvalue().splitlines()] == KTO
+    assert (summary.rows, summary.positives, summary.negatives) == (4, 3, 1)
+
+
+@pytest.mark.parametrize("positives, negatives, weights", [
+    (100, 30, (1.0, 3.33)), (30, 100, (3.34, 1.0)), (50, 50, (1.0, 1.0)), (5, 0, None)])
+def test_kto_weights_follow_trl_advice(positives, negatives, weights):
+    summary = Summary("kto", positives=positives, negatives=negatives)
+    assert summary.weights() == weights
+    if weights:
+        desirable, undesirable = weights
+        assert 1 <= desirable * positives / (undesirable * negatives) <= 4 / 3
+
+
+def test_parquet_refuses_a_terminal_and_bad_paths(store, db_url, tmp_path):
+    result = CliRunner().invoke(main, ["export", "--format", "parquet", "-o",
+                                       str(tmp_path / "missing" / "x.parquet"), "--db", db_url])
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: cannot write")
