@@ -85,7 +85,7 @@ def test_only_admins_see_the_export_page(app_as, db_url):
     user = app_as("someone@example.org")
     assert pages(user) == ["Chat"]
     boss = app_as("boss@example.org")
-    assert pages(boss) == ["Chat", "Export"]
+    assert pages(boss) == ["Chat", "Dashboard", "Export"]
     open_page(boss, "Export")
     assert not boss.exception
     labels = [b.label for b in boss.get("download_button")]
@@ -95,7 +95,7 @@ def test_only_admins_see_the_export_page(app_as, db_url):
 
 def test_without_sign_in_one_anonymous_user_is_admin(make_app, db_url):
     at = make_app(ADMINS)
-    assert pages(at) == ["Chat", "Export"]
+    assert pages(at) == ["Chat", "Dashboard", "Export"]
     assert sidebar_text(at) == "Conversations"
     at.chat_input[0].set_value("hi").run()
     assert Store.open(db_url).conversation(at.query_params["c"]).owner is None
