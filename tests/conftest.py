@@ -3,13 +3,13 @@ PostgreSQL database for modules marked ``all_databases``) and settings file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
-from chatfeedback.config import load_settings
 from chatfeedback.chat import ChatService
+from chatfeedback.config import load_settings
 from chatfeedback.store import Store
 
 from .pgcluster import PostgresServer

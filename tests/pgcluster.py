@@ -40,9 +40,11 @@ def pg_bindir() -> Path:
 
 
 class PostgresCluster:
-    """A private PostgreSQL cluster on 127.0.0.1:<free port>, trust auth, no fsync."""
+    """A private PostgreSQL cluster on 127.0.0.1:<free port>, trust auth; without fsync
+    unless ``durable`` (benchmarks measure with it on)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = pg_bindir()
         self.port = port or free_port()
         self.root = Path(tempfile.mkdtemp(prefix="chatfeedback-pg-"))
@@ -55,7 +57,7 @@ class PostgresCluster:
                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
 
     def _run(self, tool: str, *args: str) -> None:
-        result = subprocess.run([str(self.bindir / tool), *args], user=self.user,
+        result = subprocess.run([str(self.bindir / tool), *args], user=self.user, check=False,
                                 capture_output=True, text=True, cwd=self.root)
         if result.returncode != 0:
             tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
@@ -63,9 +65,10 @@ class PostgresCluster:
             raise RuntimeError(f"{tool} failed: {' | '.join(tail)}\n{log}")
 
     def start(self) -> PostgresCluster:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=300")
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} " \
+                  "-c max_connections=300"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options,
                   "-w", "-t", "60", "start")
         return self
@@ -92,11 +95,11 @@ class PostgresCluster:
 class PostgresServer:
     """Hands out fresh databases on a server: our own cluster, or $CHATFEEDBACK_TEST_POSTGRES_URL."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
         self.cluster: PostgresCluster | None = None
         admin = os.environ.get(ENV_URL)
         if not admin:
-            self.cluster = PostgresCluster().start()
+            self.cluster = PostgresCluster(durable=durable).start()
             admin = self.cluster.url()
         self.admin_url = sa.engine.make_url(admin).set(drivername="postgresql+psycopg")
         self._admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT",

@@ -25,7 +25,7 @@ def open_page(at, title: str):
         if info["page_name"] == title:
             at._page_hash = page_hash
             return at.run()
-    raise AssertionError(f"no page {url_path!r} in {pages(at)}")
+    raise AssertionError(f"no page {title!r} in {pages(at)}")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -28,6 +27,7 @@ def test_blank_database_to_head_matches_schema(db_url):
 
 def test_every_revision_upgrades_to_head(db_url):
     from alembic.script import ScriptDirectory
+
     from chatfeedback.store.store import alembic_config
 
     revisions = [r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()]

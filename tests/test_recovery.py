@@ -4,6 +4,7 @@ silent), and marked interrupted once no server has saved them for STALE_AFTER se
 import threading
 import time
 from datetime import timedelta
+from typing import ClassVar
 
 import pytest
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.all_databases
 class Thinking(Backend):
     """Silent for a while (a model thinking or queued), then answers."""
 
-    options = {"delay": (int, float)}
+    options: ClassVar = {"delay": (int, float)}
 
     def stream(self, messages, generation):
         time.sleep(2.4)

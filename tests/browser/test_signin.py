@@ -19,9 +19,9 @@ from ..support import VENV_BIN, Server, free_port, send_prompt, wait_for_app, wr
 def provider(tmp_path):
     """oidc-provider-mock on a free port: any client, any user (the email is the subject)."""
     port = free_port()
-    log = open(tmp_path / "oidc.log", "wb")
-    proc = subprocess.Popen([str(VENV_BIN / "oidc-provider-mock"), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp_path / "oidc.log", "wb") as log:
+        proc = subprocess.Popen([str(VENV_BIN / "oidc-provider-mock"), "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
     while True:
@@ -35,7 +35,6 @@ def provider(tmp_path):
     yield base
     proc.terminate()
     proc.wait(10)
-    log.close()
 
 
 def sign_in(page, app_url: str, email: str) -> None:
