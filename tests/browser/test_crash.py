@@ -42,16 +42,16 @@ def test_sigkill_mid_answer(page, tmp_path, db_url):
         killed_at = time.time()
 
         server = Server(db_url, config, port=server.port, log=log).start()
+        page.goto(url)  # no reload after this: the page checks on the answer by itself
+        wait_for_app(page)
         answer = page.get_by_test_id("stChatMessage").nth(5)
-        while True:
-            page.goto(url)
-            wait_for_app(page)
+        while time.time() - killed_at < 20:
             text = answer.inner_text()
             assert "...interesting." not in text  # never shown as complete
-            if "interrupted" in text or time.time() - killed_at > 20:
+            if "interrupted" in text:
                 break
             assert "Still being written" in text  # within STALE_AFTER of its last save
-            page.wait_for_timeout(1000)
+            page.wait_for_timeout(250)
         expect(answer.get_by_test_id("stAlertContentError")).to_contain_text("interrupted")
         for index, label in ((1, "Thumbs up"), (3, "Thumbs down")):
             expect(page.get_by_test_id("stChatMessage").nth(index)
@@ -67,3 +67,25 @@ def test_sigkill_mid_answer(page, tmp_path, db_url):
     cut = shown[5]
     assert cut.status == "error" and cut.error.startswith("interrupted")
     assert cut.content and f'You said, "{LONG}" ...interesting.'.startswith(cut.content)
+
+
+def test_another_tab_watches_an_answer_being_written(page, tmp_path, db_url):
+    """A second tab (or a replica) shows a streaming answer as it is saved, and the whole
+    answer once it is complete, without a reload."""
+    config = write_config(tmp_path / "c.toml", SLOW)
+    server = Server(db_url, config).start()
+    try:
+        page.goto(server.url)
+        wait_for_app(page)
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.fill(LONG)
+        box.press("Enter")
+        page.wait_for_url("**?c=*")
+        viewer = page.context.new_page()
+        viewer.goto(page.url)
+        watched = viewer.get_by_test_id("stChatMessage").nth(1)
+        expect(watched).to_contain_text("Still being written")
+        expect(watched).to_contain_text("...interesting.", timeout=15_000)
+        expect(watched).not_to_contain_text("Still being written")
+    finally:
+        server.stop()

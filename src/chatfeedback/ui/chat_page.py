@@ -44,17 +44,36 @@ def show_text(text: str) -> None:
     st.markdown(text)
 
 
+def show_answer(message: Message) -> None:
+    if message.content:
+        show_text(message.content)
+    if message.status == "error":
+        st.error(message.error or "the answer failed", icon="⚠️")
+    elif message.status == "stopped":
+        st.caption("Stopped")
+    elif message.status == "streaming":
+        st.caption("Still being written…")
+
+
+@st.fragment(run_every=2)
+def streaming_answer(message: Message) -> None:
+    """An answer being written elsewhere (another tab or replica), or cut off by a crash:
+    re-read every 2 s until it is complete, or marked interrupted (see recover_stale)."""
+    svc = service()
+    try:  # a timed rerun gets the arguments of the first call: read the answer again
+        message = svc.recover_stale([svc.store.message(message.id)])[0]
+    except StoreError as exc:  # show what we have; the next try is in 2 s
+        st.caption(f"Cannot check on this answer right now: {exc}")
+    show_answer(message)
+
+
 def show_message(message: Message, *, editable: bool) -> None:
     with st.chat_message(message.role):
         if message.role == "assistant":
-            if message.content:
-                show_text(message.content)
-            if message.status == "error":
-                st.error(message.error or "the answer failed", icon="⚠️")
-            elif message.status == "stopped":
-                st.caption("Stopped")
-            elif message.status == "streaming":
-                st.caption("Still being written…")
+            if message.status == "streaming":
+                streaming_answer(message)
+            else:
+                show_answer(message)
             rating_widget(message, editable=editable)
         else:
             show_text(message.content)
