@@ -4,6 +4,7 @@ import csv
 import io
 import json
 
+import pyarrow.parquet as pq
 import pytest
 
 from chatfeedback.store import Store
@@ -89,8 +90,8 @@ def test_only_admins_see_the_export_page(app_as, db_url):
     open_page(boss, "Export")
     assert not boss.exception
     labels = [b.label for b in boss.get("download_button")]
-    assert labels == ["Rated answers (JSON Lines)", "Rated answers (CSV)",
-                      "Rating events, the audit trail (JSON Lines)"]
+    assert [label.split(" ")[0] for label in labels] == [
+        "Rated", "Rated", "Rated", "KTO:", "DPO:", "SFT:", "Rating"]
 
 
 def test_without_sign_in_one_anonymous_user_is_admin(make_app, db_url):
@@ -104,7 +105,7 @@ def test_without_sign_in_one_anonymous_user_is_admin(make_app, db_url):
 def test_export_page_files_match_the_cli(store):
     from chatfeedback.ui.export_page import export_bytes
 
-    conv = store.create_conversation(model="echo")
+    conv = store.create_conversation(model="echo", training_consent=True)
     user = store.add_message(conv.id, "user", "2+2, ünï?")
     answer = store.add_message(conv.id, "assistant", "4", parent_id=user.id, model="echo")
     store.rate(answer.id, 1, scale="thumbs", actor="a@x")
@@ -114,3 +115,7 @@ def test_export_page_files_match_the_cli(store):
     assert table[0]["prompt"] == "2+2, ünï?" and table[0]["rating"] == "1"
     events = [json.loads(x) for x in export_bytes(store, "events").decode().splitlines()]
     assert [(e["action"], e["actor"]) for e in events] == [("set", "a@x")]
+    table = pq.read_table(io.BytesIO(export_bytes(store, "parquet"))).to_pylist()
+    assert [(r["prompt"], r["rating"]) for r in table] == [("2+2, ünï?", 1)]
+    kto = [json.loads(x) for x in export_bytes(store, "kto").decode().splitlines()]
+    assert [(r["completion"][0]["content"], r["label"]) for r in kto] == [("4", True)]
