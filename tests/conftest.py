@@ -81,3 +81,12 @@ def make_app(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Ca
             at.query_params[key] = value
         return at.run() if run else at
     return make
+
+
+@pytest.fixture
+def openai_server():
+    """A real OpenAI-protocol HTTP server on 127.0.0.1 (see tests/openai_server.py)."""
+    from .openai_server import OpenAIServer
+
+    with OpenAIServer() as server:
+        yield server

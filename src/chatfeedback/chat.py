@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import Iterator
@@ -48,6 +49,11 @@ class Reply:
 
     def close(self) -> None:
         """End an abandoned stream now (e.g. the page stopped it); saved as stopped."""
+        if inspect.getgeneratorstate(self._stream) == inspect.GEN_CREATED:
+            self._stream.close()  # never started: its finally block will not run
+            if self.message.status == "streaming":
+                self._finish("stopped", None, Generation(), time.perf_counter(), None)
+            return
         self._stream.close()
 
     def __iter__(self) -> Iterator[str]:
@@ -77,27 +83,28 @@ class Reply:
         threading.Thread(target=self._save_every_second, name=f"save-{self.message.id}",
                          daemon=True).start()
         try:
-            for piece in self._backend.stream(self._history, generation):
-                if not piece:
-                    continue
-                clock = time.perf_counter()
-                if ttft is None:
-                    ttft = (clock - started) * 1000
-                self.text += piece
-                pending += piece
-                if clock - last_yield >= COALESCE or len(self.text) == len(piece):
-                    yield pending
-                    pending, last_yield = "", clock
-                if self._stop.is_set():
-                    break
-            else:
-                status = "complete"
-            if pending:
+            try:
+                for piece in self._backend.stream(self._history, generation):
+                    if not piece:
+                        continue
+                    clock = time.perf_counter()
+                    if ttft is None:
+                        ttft = (clock - started) * 1000
+                    self.text += piece
+                    pending += piece
+                    if clock - last_yield >= COALESCE or len(self.text) == len(piece):
+                        yield pending
+                        pending, last_yield = "", clock
+                    if self._stop.is_set():
+                        break
+                else:
+                    status = "complete"
+            except BackendError as exc:
+                status, error = "error", str(exc)
+            except Exception as exc:  # noqa: BLE001 - a plugin bug must not lose the answer
+                status, error = "error", f"the model backend failed: {type(exc).__name__}: {exc}"
+            if pending:  # the last coalesced piece, also when the stream failed after it
                 yield pending
-        except BackendError as exc:
-            status, error = "error", str(exc)
-        except Exception as exc:  # noqa: BLE001 - a plugin bug must not lose the answer
-            status, error = "error", f"the model backend failed: {type(exc).__name__}: {exc}"
         finally:
             self._finish(status, error, generation, started, ttft)
 
@@ -189,9 +196,9 @@ class ChatService:
         for message in self.store.messages(answer.conversation_id):
             if message.turn > answer.turn:
                 break
-            if message.role == "assistant":
-                if message.turn == answer.turn or not message.content:
-                    continue
+            if message.role == "assistant" and (message.turn == answer.turn
+                                                or not message.content):
+                continue
             sent.append({"role": message.role, "content": message.content})
         return sent
 

@@ -1,0 +1,348 @@
+"""The openai backend against a real OpenAI-protocol HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+
+import pytest
+
+from chatfeedback.errors import ConfigError
+from chatfeedback.export import answer_row, write_csv
+
+from .openai_server import Script, Unaccepting, refusing_url
+
+
+def model_entry(base_url: str, name: str = "llm", **options: object) -> str:
+    lines = ["[[models]]", f'name = "{name}"', 'backend = "openai"', f'base_url = "{base_url}"',
+             'model = "test-model"']
+    for key, value in options.items():
+        lines.append(f"{key} = {json.dumps(value) if not isinstance(value, dict) else _table(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _table(value: dict) -> str:
+    return "{ " + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in value.items()) + " }"
+
+
+def ask(service, prompt: str, conversation_id: str | None = None):
+    turn = service.send(conversation_id, prompt)
+    reply = service.reply(turn.answer)
+    pieces = list(reply)
+    return turn, reply, pieces
+
+
+def test_streams_text_usage_and_context(make_service, openai_server):
+    openai_server.reply(Script(text=["Hel", "lo", " there"]))
+    service = make_service(model_entry(openai_server.base_url, system_prompt="Be brief.",
+                                       temperature=0.2, max_tokens=50))
+    _, reply, pieces = ask(service, "hi")
+    assert "".join(pieces) == "Hello there"
+    answer = reply.message
+    assert (answer.status, answer.content, answer.error) == ("complete", "Hello there", None)
+    assert (answer.prompt_tokens, answer.completion_tokens, answer.total_tokens) == (11, 7, 18)
+    assert answer.finish_reason == "stop"
+    assert answer.model == "llm" and answer.backend == "openai"
+    assert answer.system_prompt == "Be brief."
+    assert answer.settings == {"base_url": openai_server.base_url, "model": "test-model",
+                               "temperature": 0.2, "max_tokens": 50}
+    assert 0 <= answer.ttft_ms <= answer.latency_ms
+    sent = openai_server.requests[-1]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.body["stream"] is True and sent.body["stream_options"] == {"include_usage": True}
+    assert (sent.body["model"], sent.body["temperature"], sent.body["max_tokens"]) == (
+        "test-model", 0.2, 50)
+    assert "authorization" not in sent.headers  # no api_key_env: no key at all
+    assert sent.messages == [{"role": "system", "content": "Be brief."},
+                             {"role": "user", "content": "hi"}]
+
+
+def test_every_earlier_turn_is_sent(make_service, openai_server):
+    service = make_service(model_entry(openai_server.base_url, system_prompt="S"))
+    turn, _, _ = ask(service, "one")
+    conv = turn.conversation.id
+    ask(service, "two", conv)
+    ask(service, "three", conv)
+    assert openai_server.requests[-1].messages == [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "one"}, {"role": "assistant", "content": "Echo: one"},
+        {"role": "user", "content": "two"}, {"role": "assistant", "content": "Echo: two"},
+        {"role": "user", "content": "three"}]
+
+
+def test_key_and_header_values_are_sent_but_never_stored(make_service, openai_server,
+                                                         monkeypatch, store):
+    monkeypatch.setenv("TEST_LLM_KEY", "sk-secret-value-123")
+    openai_server.api_key = "sk-secret-value-123"
+    service = make_service(model_entry(openai_server.base_url, api_key_env="TEST_LLM_KEY",
+                                       headers={"X-Tenant": "tenant-token-456"}))
+    _, reply, _ = ask(service, "hi")
+    assert reply.message.status == "complete"
+    sent = openai_server.requests[-1].headers
+    assert sent["authorization"] == "Bearer sk-secret-value-123"
+    assert sent["x-tenant"] == "tenant-token-456"
+    assert reply.message.settings["headers"] == ["X-Tenant"]
+    assert reply.message.settings["api_key_env"] == "TEST_LLM_KEY"
+    service.rate(reply.message.id, 1)
+    rows = [answer_row(r) for r in service.store.iter_rated_answers()]
+    out = io.StringIO()
+    write_csv(rows, out)
+    dumped = out.getvalue() + json.dumps(rows, default=str)
+    assert "sk-secret-value-123" not in dumped and "tenant-token-456" not in dumped
+    with open(service.store.engine.url.database, "rb") as db:
+        assert b"sk-secret-value-123" not in db.read()
+
+
+def test_a_rejected_key_is_not_repeated_in_the_message(make_service, openai_server,
+                                                       monkeypatch):
+    monkeypatch.setenv("TEST_LLM_KEY", "sk-wrong-key-789")
+    openai_server.api_key = "sk-right"  # the server echoes the wrong key, as OpenAI does
+    service = make_service(model_entry(openai_server.base_url, api_key_env="TEST_LLM_KEY"))
+    _, reply, _ = ask(service, "hi")
+    assert reply.message.status == "error"
+    assert reply.message.error.startswith(
+        f"The model server at {openai_server.base_url} rejected the API key in $TEST_LLM_KEY "
+        "(401 Unauthorized: Incorrect API key provided: ***)")
+    assert "sk-wrong-key-789" not in reply.message.error
+
+
+FAILURES = [
+    pytest.param(Script(status=401, error="no key"), "",
+                 "requires an API key (401 Unauthorized: no key); set api_key_env for model "
+                 "'llm'", id="401"),
+    pytest.param(Script(status=403, error="not your org"), "",
+                 "refused access (403 Forbidden: not your org)", id="403"),
+    pytest.param(Script(status=429, error="slow down", headers={"Retry-After": "7"}), "",
+                 "is rate-limiting requests (429 Too Many Requests: slow down); retry after 7 s",
+                 id="429"),
+    pytest.param(Script(status=429, error="quota", headers={"retry-after-ms": "1500"}), "",
+                 "is rate-limiting requests (429 Too Many Requests: quota); retry after 1.5 s",
+                 id="429-ms"),
+    pytest.param(Script(status=500, error="CUDA out of memory"), "",
+                 "failed with 500 Internal Server Error: CUDA out of memory", id="500"),
+    pytest.param(Script(status=503, error="<html><body>busy</body></html>"), "",
+                 "failed with 503 Service Unavailable", id="503-html"),
+    pytest.param(Script(status=400, error="context length exceeded"), "",
+                 "rejected the request (400 Bad Request: context length exceeded)", id="400"),
+    pytest.param(Script(text="partial answer", raw="data: {not json"), "partial answer",
+                 "sent a malformed stream (an event that is not JSON: '{not json')",
+                 id="malformed-json"),
+    pytest.param(Script(text="partial", raw='data: {"choices": [{"delta": {"content": 42}}]}'),
+                 "partial",
+                 "sent a malformed stream (a chunk without the expected choices and delta)",
+                 id="malformed-chunk"),
+    pytest.param(Script(text="cut short", finish_reason=None, done=False), "cut short",
+                 "ended the stream before the answer was finished (no finish reason)",
+                 id="no-finish-reason"),
+    pytest.param(Script(text="cut short", finish_reason=None), "cut short",
+                 "ended the stream before the answer was finished (no finish reason)",
+                 id="done-without-finish-reason"),
+    pytest.param(Script(text="half", drop=True), "half",
+                 "broke off the answer: the connection closed mid-stream (peer closed "
+                 "connection without sending complete message body (incomplete chunked read))",
+                 id="dropped-connection"),
+    pytest.param(Script(text="half", error_event="model overloaded"), "half",
+                 "reported an error in the middle of the answer: model overloaded",
+                 id="error-event"),
+    pytest.param(Script(text="x", content_type="application/json", finish_reason=None), "x",
+                 "did not stream: it answered with application/json", id="not-a-stream"),
+    pytest.param(Script(first_delay=1.5), "",
+                 "did not start answering within 0.5 s (read timeout)", id="read-timeout"),
+    pytest.param(Script(text="slow start", hang=1.5), "slow start",
+                 "went silent for 0.5 s in the middle of the answer (read timeout)",
+                 id="read-timeout-mid-stream"),
+]
+
+
+@pytest.mark.parametrize("script, partial, message", FAILURES)
+def test_each_failure_is_one_clear_line(make_service, openai_server, script, partial, message):
+    openai_server.reply(script)
+    service = make_service(model_entry(openai_server.base_url, timeout=0.5))
+    turn, _, pieces = ask(service, "question")
+    answer = service.store.message(turn.answer.id)
+    assert answer.status == "error"
+    assert answer.error == f"The model server at {openai_server.base_url} {message}"
+    assert "\n" not in answer.error
+    assert answer.content == partial == "".join(pieces)
+    prompt = service.store.message(turn.prompt.id)
+    assert (prompt.role, prompt.content) == ("user", "question")
+    # the app keeps working: the next prompt in the same conversation is answered
+    _, again, _ = ask(service, "next", turn.conversation.id)
+    assert (again.message.status, again.message.content) == ("complete", "Echo: next")
+
+
+def test_unknown_model_404(make_service, openai_server):
+    service = make_service(model_entry(openai_server.base_url).replace('"test-model"', '"nope"'))
+    _, reply, _ = ask(service, "hi")
+    assert reply.message.error == (f"The model server at {openai_server.base_url} does not "
+                                   "know the model 'nope' (404 Not Found: The model `nope` "
+                                   "does not exist)")
+
+
+def test_wrong_path_404_points_at_base_url(make_service, openai_server):
+    base = openai_server.base_url.removesuffix("/v1")
+    service = make_service(model_entry(base))
+    _, reply, _ = ask(service, "hi")
+    assert reply.message.error == (
+        f"The model server at {base} has no chat-completions endpoint at {base}/chat/"
+        "completions (404 Not Found); check base_url (it usually ends in /v1)")
+
+
+def test_connection_refused(make_service):
+    url = refusing_url()
+    service = make_service(model_entry(url))
+    turn, reply, _ = ask(service, "hello?")
+    assert reply.message.status == "error"
+    assert reply.message.error == f"The model server at {url} refused the connection"
+    assert service.store.message(turn.prompt.id).content == "hello?"
+
+
+def test_connect_timeout(make_service):
+    server = Unaccepting()
+    url = server.base_url
+    try:
+        service = make_service(model_entry(server.base_url, connect_timeout=0.3))
+        started = time.monotonic()
+        _, reply, _ = ask(service, "hello?")
+        assert time.monotonic() - started < 5
+    finally:
+        server.close()
+    assert reply.message.error == (f"The model server at {url} did not accept the "
+                                   "connection within 0.3 s (connect timeout)")
+
+
+def test_stop_keeps_partial_text_as_stopped(make_service, openai_server):
+    openai_server.reply(Script(text=["one ", "two ", "three ", "four ", "five"], delay=0.3))
+    service = make_service(model_entry(openai_server.base_url))
+    turn = service.send(None, "count")
+    reply = service.reply(turn.answer)
+    received = ""
+    for piece in reply:
+        received += piece
+        if "two" in received:
+            reply.stop()
+    answer = service.store.message(turn.answer.id)
+    assert (answer.status, answer.content) == ("stopped", "one two ")
+    assert answer.finish_reason is None and answer.error is None
+
+
+def test_close_mid_stream_closes_the_connection(make_service, openai_server):
+    openai_server.reply(Script(text=["a ", "b ", "c ", "d"], delay=0.3))
+    service = make_service(model_entry(openai_server.base_url))
+    turn = service.send(None, "go")
+    reply = service.reply(turn.answer)
+    stream = iter(reply)
+    assert next(stream) == "a "
+    reply.close()
+    answer = service.store.message(turn.answer.id)
+    assert (answer.status, answer.content) == ("stopped", "a ")
+    deadline = time.monotonic() + 5
+    while openai_server.abandoned == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert openai_server.abandoned == 1  # the HTTP stream was closed, not left reading
+    _, again, _ = ask(service, "more", turn.conversation.id)
+    assert again.message.status == "complete"
+
+
+def test_close_before_start_is_saved_as_stopped(make_service, openai_server):
+    service = make_service(model_entry(openai_server.base_url))
+    turn = service.send(None, "never read")
+    service.reply(turn.answer).close()
+    assert service.store.message(turn.answer.id).status == "stopped"
+
+
+def test_regenerate_keeps_versions_each_with_its_rating(make_service, openai_server):
+    service = make_service('[feedback]\nmode = "changeable"\n'
+                           + model_entry(openai_server.base_url))
+    openai_server.reply(Script(text="first try"), Script(text="second try"),
+                        Script(status=500, error="boom"))
+    turn, first, _ = ask(service, "q")
+    service.rate(first.message.id, 0)
+    second = service.reply(service.regenerate(first.message.id))
+    list(second)
+    third = service.reply(service.regenerate(second.message.id))
+    list(third)
+    assert third.message.status == "error"
+    versions = service.store.versions(turn.prompt.id)
+    assert [(v.version, v.content, v.status, v.selected) for v in versions] == [
+        (1, "first try", "complete", False), (2, "second try", "complete", False),
+        (3, "", "error", True)]
+    # each regeneration sent the same history: the prompt, without earlier versions
+    assert [r.messages for r in openai_server.requests] == [[{"role": "user",
+                                                             "content": "q"}]] * 3
+    service.store.select_version(versions[1].id)
+    service.rate(versions[1].id, 1)
+    shown = service.store.messages(turn.conversation.id)
+    assert [(m.content, m.version, m.siblings) for m in shown] == [("q", 1, 1),
+                                                                   ("second try", 2, 3)]
+    ratings = service.store.ratings(turn.conversation.id)
+    assert {k: r.value for k, r in ratings.items()} == {versions[0].id: 0, versions[1].id: 1}
+    rows = [answer_row(r) for r in service.store.iter_rated_answers()]
+    assert [(r["response"], r["rating"], r["version"], r["versions"], r["model"]) for r in rows] \
+        == [("first try", 0, 1, 3, "llm"), ("second try", 1, 2, 3, "llm")]
+    assert rows[0]["settings"]["base_url"] == openai_server.base_url
+    assert rows[0]["prompt_tokens"] == 11 and rows[0]["finish_reason"] == "stop"
+    # a following turn is answered with the selected version as history
+    ask(service, "next", turn.conversation.id)
+    assert openai_server.requests[-1].messages[1] == {"role": "assistant",
+                                                      "content": "second try"}
+
+
+def test_concurrent_streams_share_one_client(make_service, openai_server):
+    openai_server.default = Script(text=["x"] * 10, delay=0.05)
+    service = make_service(model_entry(openai_server.base_url))
+    results: list[str] = []
+
+    def chat() -> None:
+        _, reply, _ = ask(service, "hi")
+        results.append(reply.message.status)
+
+    threads = [threading.Thread(target=chat) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert results == ["complete"] * 4
+
+
+BASE = '[[models]]\nname = "m"\nbackend = "openai"\nbase_url = "http://h/v1"\nmodel = "x"\n'
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('[[models]]\nname = "m"\nbackend = "openai"\nmodel = "x"\n',
+     "model 'm': 'base_url' is required for backend 'openai'"),
+    ('[[models]]\nname = "m"\nbackend = "openai"\nbase_url = "http://h/v1"\n',
+     "model 'm': 'model' is required for backend 'openai'"),
+    ('[[models]]\nname = "m"\nbackend = "openai"\nbase_url = "localhost:11434"\nmodel = "x"\n',
+     "model 'm': 'base_url' must be an http(s) URL"),
+    (BASE + 'api_key_env = "CF_TEST_UNSET_KEY"\n',
+     "model 'm': api_key_env names the environment variable CF_TEST_UNSET_KEY, which is not set"),
+    (BASE + 'temperature = "hot"\n', "model 'm': 'temperature' must be a int or float, got 'hot'"),
+    (BASE + 'timeout = 0\n', "model 'm': 'timeout' must be positive, got 0"),
+    (BASE + 'headers = { X = 1 }\n', "model 'm': 'headers' must map header names to strings"),
+    (BASE + 'api_key = "sk-inline"\n', "model 'm': 'api_key' is not accepted"),
+])
+def test_bad_model_entries_fail_at_start(make_service, monkeypatch, entry, message):
+    monkeypatch.delenv("CF_TEST_UNSET_KEY", raising=False)
+    with pytest.raises(ConfigError) as err:
+        make_service(entry)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_run_exits_2_on_a_bad_model_entry(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from chatfeedback.cli import main
+
+    monkeypatch.delenv("CF_TEST_UNSET_KEY", raising=False)
+    config = tmp_path / "c.toml"
+    config.write_text('[[models]]\nname = "llama"\nbackend = "openai"\n'
+                      'base_url = "http://localhost:11434/v1"\nmodel = "llama3.2"\n'
+                      'api_key_env = "CF_TEST_UNSET_KEY"\n')
+    result = CliRunner().invoke(main, ["run", "--config", str(config),
+                                       "--db", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("Error: model 'llama': api_key_env names the environment "
+                                     "variable CF_TEST_UNSET_KEY, which is not set")
