@@ -9,7 +9,9 @@ from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Message
 from .consent import apply_to_new, consent_toggle
 from .context import current_user, service
+from .models import model_picker, picked_model
 from .rating import rating_widget, remember
+from .versions import answer_controls, take_regenerate
 
 PARAM = "c"
 
@@ -21,14 +23,15 @@ def _open(conversation_id: str | None) -> None:
         st.query_params.pop(PARAM, None)
 
 
-def sidebar() -> DeltaGenerator:
-    """The sidebar: "New chat", then a slot that :func:`conversation_list` fills at the end
-    of the run, so that a conversation begun in this run is listed too."""
+def sidebar() -> tuple[DeltaGenerator, DeltaGenerator]:
+    """The sidebar: "New chat", then slots for the model picker and :func:`conversation_list`,
+    filled at the end of the run, so that a conversation begun in this run is shown too."""
     with st.sidebar:
         st.button("New chat", icon=":material/add:", key="new_chat", on_click=_open,
                   args=(None,), width="stretch")
+        models = st.container()  # filled with conversation_list, at the end of the run
         st.caption("Conversations")
-        return st.container()
+        return models, st.container()
 
 
 def conversation_list(slot: DeltaGenerator, current: str | None, owner: str | None) -> None:
@@ -74,6 +77,7 @@ def show_message(message: Message, *, editable: bool) -> None:
                 streaming_answer(message)
             else:
                 show_answer(message)
+            answer_controls(message)
             rating_widget(message, editable=editable)
         else:
             show_text(message.content)
@@ -83,13 +87,15 @@ def render() -> None:
     owner = current_user()
     conversation_id = st.query_params.get(PARAM) or None
     consent_toggle(conversation_id, owner)
-    slot = sidebar()
+    models, slot = sidebar()
     try:
         show_conversation(conversation_id, owner)
     except StoreError as exc:  # e.g. the database is down: say so, keep the page alive
         st.error(f"The conversation cannot be shown right now: {exc}", icon="⚠️")
     finally:
         try:
+            with models:
+                model_picker(st.query_params.get(PARAM))
             conversation_list(slot, st.query_params.get(PARAM), owner)
         except StoreError as exc:
             slot.caption(f"Conversations cannot be listed right now: {exc}")
@@ -112,15 +118,22 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
     prompt = st.chat_input("Say something", submit_mode="stop")
     if prompt is not None and not prompt.strip():
         prompt = None  # an empty or blank prompt does nothing
+    regenerated = regenerate(history, prompt)
+    if regenerated is not None and conversation_id:
+        history = svc.store.messages(conversation_id)
     latest_only = svc.settings.feedback.mode == "latest"
     answers = [m for m in history if m.role == "assistant"]
     newest = None if prompt or not answers else answers[-1].id
     for message in history:
-        show_message(message, editable=not latest_only or message.id == newest)
+        editable = not latest_only or message.id == newest
+        if regenerated is not None and message.id == regenerated.id:
+            stream_answer(message, editable=editable)
+        else:
+            show_message(message, editable=editable)
     if prompt is None:
         return
     try:
-        turn = svc.send(conversation_id, prompt, owner=owner)
+        turn = svc.send(conversation_id, prompt, owner=owner, model=picked_model())
     except ChatfeedbackError as exc:
         st.error(f"Your message was not sent: {exc}")
         return
@@ -129,8 +142,25 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
         apply_to_new(turn.conversation.id)
     with st.chat_message("user"):
         show_text(prompt)
+    stream_answer(turn.answer)
+
+
+def regenerate(history: list[Message], prompt: str | None) -> Message | None:
+    """The new answer row a Regenerate click asked for, to be streamed in place."""
+    answer_id = take_regenerate()
+    if answer_id is None or prompt is not None or answer_id not in {m.id for m in history}:
+        return None
+    try:
+        return service().regenerate(answer_id)
+    except ChatfeedbackError as exc:
+        st.error(f"Could not regenerate: {exc}")
+        return None
+
+
+def stream_answer(answer: Message, *, editable: bool = True) -> None:
+    """Stream a new answer row into the chat; a stop or a failure keeps what arrived."""
     with st.chat_message("assistant"):
-        reply = svc.reply(turn.answer)
+        reply = service().reply(answer)
         try:
             st.write_stream(reply)
         finally:
@@ -140,4 +170,5 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
             st.error(answer.error or "the answer failed", icon="⚠️")
         elif answer.status == "stopped":
             st.caption("Stopped")
-        rating_widget(answer, editable=True)
+        answer_controls(answer)
+        rating_widget(answer, editable=editable)

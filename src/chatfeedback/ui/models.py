@@ -1,0 +1,48 @@
+"""The sidebar's model picker: which configured model answers a new conversation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ..errors import NotFound
+from .context import current_user, service
+
+PICK = "cf_model"            # the selectbox (its state is dropped while a conversation is open)
+CHOSEN = "cf_model_chosen"   # the last choice, kept for the next new conversation
+
+
+def _keep() -> None:
+    st.session_state[CHOSEN] = st.session_state.get(PICK)
+
+
+def model_picker(conversation_id: str | None) -> None:
+    """A selectbox for a new conversation (default: the first model in the settings file);
+    for an open conversation, the model stored with it."""
+    svc = service()
+    names = [m.name for m in svc.settings.models]
+    if conversation_id:
+        try:
+            conversation = svc.store.conversation(conversation_id, owner=current_user())
+        except NotFound:
+            return
+        answering = svc.settings.model(conversation.model).name
+        if conversation.model in (None, answering):
+            st.caption(f"Model: **{answering}**")
+        else:
+            st.caption(f"Model: **{conversation.model}** is no longer configured; "
+                       f"new answers come from **{answering}**")
+        return
+    if len(names) == 1:
+        st.caption(f"Model: **{names[0]}**")
+        return
+    if st.session_state.get(CHOSEN) not in names:
+        st.session_state[CHOSEN] = names[0]
+    if st.session_state.get(PICK) not in names:
+        st.session_state[PICK] = st.session_state[CHOSEN]
+    st.selectbox("Model", names, key=PICK, on_change=_keep,
+                 help="The model that answers this new conversation; it is stored with it.")
+
+
+def picked_model() -> str | None:
+    """The model chosen for a conversation that the next prompt starts."""
+    return st.session_state.get(PICK) or st.session_state.get(CHOSEN)

@@ -1,0 +1,95 @@
+"""End to end with a real model server: streaming, a 500 shown in place, stop, regenerate."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from chatfeedback.store import Store
+
+from ..openai_server import OpenAIServer, Script
+from ..support import Server, send_prompt, wait_for_app, write_config
+from ..test_openai_backend import model_entry
+
+
+def stored(db_url: str):
+    store = Store.open(db_url)
+    try:
+        conv = store.list_conversations()[0]
+        return store.messages(conv.id)
+    finally:
+        store.close()
+
+
+def test_stream_error_next_prompt_stop_and_regenerate(page, tmp_path, db_url):
+    with OpenAIServer() as model:
+        model.reply(Script(text=["Streamed ", "from ", "the ", "model ", "server."], delay=0.2),
+                    Script(status=500, error="the GPU fell over"))
+        config = write_config(tmp_path / "c.toml", model_entry(model.base_url, name="llama"))
+        server = Server(db_url, config, log=tmp_path / "server.log").start()
+        try:
+            page.goto(server.url)
+            wait_for_app(page)
+            expect(page.get_by_test_id("stSidebar")).to_contain_text("Model: llama")
+            messages = page.get_by_test_id("stChatMessage")
+
+            send_prompt(page, "first")
+            expect(messages.nth(1)).to_contain_text("Streamed from the model server.")
+
+            send_prompt(page, "second")
+            expect(messages.nth(3)).to_contain_text(
+                f"The model server at {model.base_url} failed with 500 Internal Server "
+                "Error: the GPU fell over")
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+
+            send_prompt(page, "third")
+            expect(messages.nth(5)).to_contain_text("Echo: third")
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            assert [m.content for m in stored(db_url)][::2] == ["first", "second", "third"]
+
+            # stop: the chat input's stop button ends a streaming answer; it is kept
+            model.reply(Script(text=[f"word{i} " for i in range(40)], delay=0.25))
+            box = page.get_by_test_id("stChatInputTextArea")
+            box.fill("long one")
+            box.press("Enter")
+            expect(messages.nth(7)).to_contain_text("word3", timeout=15_000)
+            page.get_by_test_id("stChatInputStopButton").click()
+            wait_for_app(page)
+            deadline = time.monotonic() + 10
+            while stored(db_url)[7].status == "streaming" and time.monotonic() < deadline:
+                time.sleep(0.1)
+            answer = stored(db_url)[7]
+            assert answer.status == "stopped"
+            assert answer.content.startswith("word0 word1 word2 word3")
+            assert "word39" not in answer.content
+            while model.abandoned == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert model.abandoned == 1  # the HTTP stream was closed too
+            page.reload()
+            wait_for_app(page)
+            expect(messages.nth(7)).to_contain_text("Stopped")
+
+            # regenerate the first answer; switch between its versions
+            model.reply(Script(text="A second version."))
+            first_prompt = stored(db_url)[0].id
+            messages.nth(1).get_by_role("button", name="Regenerate").click()
+            wait_for_app(page)
+            expect(messages.nth(1)).to_contain_text("A second version.")
+            expect(messages.nth(1)).to_contain_text("2/2")
+            messages.nth(1).get_by_role("radio", name="Thumbs up").click()
+            wait_for_app(page)
+            messages.nth(1).get_by_role("button", name="‹").click()
+            wait_for_app(page)
+            expect(messages.nth(1)).to_contain_text("Streamed from the model server.")
+            expect(messages.nth(1)).to_contain_text("1/2")
+            expect(messages.nth(1).get_by_test_id("stFeedbackButtonActive")).to_have_count(0)
+            page.screenshot(path=str(tmp_path / "models.png"), full_page=True)
+        finally:
+            server.stop()
+    store = Store.open(db_url)
+    versions = store.versions(first_prompt)
+    assert [(v.content, v.selected) for v in versions] == [
+        ("Streamed from the model server.", True), ("A second version.", False)]
+    assert store.rating(versions[1].id).value == 1 and store.rating(versions[0].id) is None
+    store.close()

@@ -1,0 +1,117 @@
+"""AppTest: model picker, failures shown in place, regenerate and the version switcher."""
+
+from __future__ import annotations
+
+from chatfeedback.export import answer_row
+from chatfeedback.store import Store
+
+from .openai_server import Script
+from .test_openai_backend import model_entry
+
+ECHO = '[[models]]\nname = "echo"\nbackend = "echo"\ndelay = 0.0\n'
+
+
+def stored(db_url: str, conversation_id: str):
+    store = Store.open(db_url)
+    try:
+        return store.conversation(conversation_id), store.messages(conversation_id)
+    finally:
+        store.close()
+
+
+def captions(at) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def test_model_picker_for_a_new_conversation(make_app, db_url, openai_server):
+    config = ECHO + model_entry(openai_server.base_url, name="llama")
+    at = make_app(config)
+    picker = at.selectbox(key="cf_model")
+    assert picker.options == ["echo", "llama"] and picker.value == "echo"
+    picker.select("llama").run()
+    at.chat_input[0].set_value("hi").run()
+    assert not at.exception
+    conversation, messages = stored(db_url, at.query_params["c"])
+    assert conversation.model == "llama"
+    assert (messages[1].content, messages[1].model, messages[1].backend) == (
+        "Echo: hi", "llama", "openai")
+    # an open conversation shows its model instead of the picker
+    assert not [s for s in at.selectbox if s.key == "cf_model"]
+    assert "Model: **llama**" in [c.value for c in at.sidebar.caption]
+    # the next new conversation starts with the last choice
+    at.button(key="new_chat").click().run()
+    assert at.selectbox(key="cf_model").value == "llama"
+    at.selectbox(key="cf_model").select("echo").run()
+    at.chat_input[0].set_value("plain").run()
+    conversation, messages = stored(db_url, at.query_params["c"])
+    assert conversation.model == "echo"
+    assert messages[1].content == 'You said, "plain" ...interesting.'
+
+
+def test_a_failed_answer_shows_its_error_and_the_chat_goes_on(make_app, db_url, openai_server):
+    openai_server.reply(Script(text="Part of it", finish_reason=None, done=False),
+                        Script(status=500, error="the GPU fell over"))
+    at = make_app(model_entry(openai_server.base_url))
+    at.chat_input[0].set_value("first").run()
+    assert not at.exception
+    assert at.error[0].value == (f"The model server at {openai_server.base_url} ended the "
+                                 "stream before the answer was finished (no finish reason)")
+    at.chat_input[0].set_value("second").run()
+    assert not at.exception
+    where = f"The model server at {openai_server.base_url}"
+    assert [e.value for e in at.error] == [
+        f"{where} ended the stream before the answer was finished (no finish reason)",
+        f"{where} failed with 500 Internal Server Error: the GPU fell over"]
+    at.chat_input[0].set_value("third").run()
+    assert not at.exception and len(at.error) == 2
+    _, messages = stored(db_url, at.query_params["c"])
+    assert [(m.role, m.content, m.status) for m in messages] == [
+        ("user", "first", "complete"), ("assistant", "Part of it", "error"),
+        ("user", "second", "complete"), ("assistant", "", "error"),
+        ("user", "third", "complete"), ("assistant", "Echo: third", "complete")]
+    # every earlier turn is in the history sent for the third prompt, failed ones included
+    assert openai_server.requests[-1].messages == [
+        {"role": "user", "content": "first"}, {"role": "assistant", "content": "Part of it"},
+        {"role": "user", "content": "second"}, {"role": "user", "content": "third"}]
+
+
+def test_regenerate_and_switch_versions_each_with_its_rating(make_app, db_url, openai_server):
+    openai_server.reply(Script(text="Version one"), Script(text="Version two"))
+    config = '[feedback]\nmode = "changeable"\n' + model_entry(openai_server.base_url)
+    at = make_app(config)
+    at.chat_input[0].set_value("q").run()
+    conv = at.query_params["c"]
+    _, messages = stored(db_url, conv)
+    prompt_id, first_id = messages[0].id, messages[1].id
+    at.feedback(key=f"fb_{first_id}").set_value(0).run()
+    assert not [b for b in at.button if b.key == f"prev_{prompt_id}"]  # one version: no switch
+
+    at.button(key=f"regen_{prompt_id}").click().run()
+    assert not at.exception
+    _, messages = stored(db_url, conv)
+    second_id = messages[1].id
+    assert second_id != first_id and messages[1].content == "Version two"
+    assert at.chat_message[1].markdown[0].value == "Version two"
+    assert "2/2" in captions(at)
+    assert at.button(key=f"next_{prompt_id}").disabled
+    assert at.feedback(key=f"fb_{second_id}").value is None  # its own, unrated widget
+    at.feedback(key=f"fb_{second_id}").set_value(1).run()
+
+    at.button(key=f"prev_{prompt_id}").click().run()
+    assert at.chat_message[1].markdown[0].value == "Version one"
+    assert "1/2" in captions(at) and at.button(key=f"prev_{prompt_id}").disabled
+    assert at.feedback(key=f"fb_{first_id}").value == 0
+
+    at.button(key=f"next_{prompt_id}").click().run()
+    assert at.chat_message[1].markdown[0].value == "Version two"
+    assert at.feedback(key=f"fb_{second_id}").value == 1
+    # a reopened page shows the selected version and its rating
+    again = make_app(config, query={"c": conv})
+    assert again.chat_message[1].markdown[0].value == "Version two"
+    assert again.feedback(key=f"fb_{second_id}").value == 1
+
+    store = Store.open(db_url)
+    rows = [answer_row(r) for r in store.iter_rated_answers()]
+    store.close()
+    assert [(r["response"], r["rating"], r["version"], r["versions"]) for r in rows] == [
+        ("Version one", 0, 1, 2), ("Version two", 1, 2, 2)]
