@@ -97,7 +97,7 @@ def test_only_admins_see_the_export_page(app_as, db_url):
 def test_without_sign_in_one_anonymous_user_is_admin(make_app, db_url):
     at = make_app(ADMINS)
     assert pages(at) == ["Chat", "Dashboard", "Export"]
-    assert sidebar_text(at) == "Conversations"
+    assert sidebar_text(at) == "Model: **echo** Conversations"  # nobody is signed in
     at.chat_input[0].set_value("hi").run()
     assert Store.open(db_url).conversation(at.query_params["c"]).owner is None
 
