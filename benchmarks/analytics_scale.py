@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,22 +29,34 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [str(Path(sys.executable).with_name("chatfeedback"))]
-PAGE = "from chatfeedback.ui import dashboard\ndashboard.render()\n"
+PAGE = """
+import time
+import streamlit as st
+from chatfeedback.ui import dashboard
+started = time.perf_counter()
+dashboard.render()
+st.session_state["bench_seconds"] = time.perf_counter() - started
+"""
 
 
 def run_cli(*args: str) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS of the child in MB, and its stderr."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=ROOT)
-    elapsed = time.perf_counter() - started
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) // 1024, proc.stderr.strip()
+    """Wall seconds, peak resident memory of this child alone in MB (os.wait4), stderr."""
+    with tempfile.TemporaryFile(mode="w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=err,
+                                cwd=ROOT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        err.seek(0)
+        text = err.read().strip()
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(args)} failed:\n{text}")
+    return elapsed, usage.ru_maxrss // 1024, text
 
 
-def render_seconds(url: str) -> float:
+def render_seconds(url: str) -> tuple[float, float]:
+    """The page script's own run time, and AppTest's whole run (which adds its own
+    start-up: scanning installed packages for components, polling for widgets)."""
     from streamlit.testing.v1 import AppTest
 
     os.environ["CHATFEEDBACK_DATABASE_URL"] = url
@@ -55,7 +66,7 @@ def render_seconds(url: str) -> float:
     elapsed = time.perf_counter() - started
     if at.exception:
         raise SystemExit(f"the dashboard failed: {at.exception[0].value}")
-    return elapsed
+    return at.session_state["bench_seconds"], elapsed
 
 
 def main() -> None:
@@ -97,14 +108,17 @@ def main() -> None:
 
     empty = tmp / "empty.db"
     render_seconds(f"sqlite:///{empty}")  # imports Streamlit, pandas, Altair
-    times = []
+    times, whole = [], []
     for _ in range(args.reps):
         dashboard._options.clear()
         dashboard._figures.clear()
-        times.append(render_seconds(url))
+        script, total = render_seconds(url)
+        times.append(script)
+        whole.append(total)
     median = statistics.median(times)
-    print(f"dashboard render (cold cache, {args.reps} runs): median {median:.2f} s "
-          f"(runs {', '.join(f'{t:.2f}' for t in times)}; target 2 s, ratio {median / 2:.2f})")
+    print(f"dashboard render (cold cache, {args.reps} runs): page script median {median:.2f} s "
+          f"(runs {', '.join(f'{t:.2f}' for t in times)}; target 2 s, ratio {median / 2:.2f}); "
+          f"whole AppTest run median {statistics.median(whole):.2f} s")
 
     out = tmp / "ratings.parquet"
     seconds, peak, note = run_cli("export", "--format", "parquet", "-o", str(out), "--db", url)

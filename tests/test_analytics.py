@@ -13,9 +13,15 @@ from sqlalchemy import select
 from chatfeedback import demo, scales
 from chatfeedback.analytics import Analytics, Filters, compare, two_proportion, wilson
 from chatfeedback.store import Store
+from chatfeedback.store.schema import (
+    answer_counts,
+    conversations,
+    messages,
+    rating_counts,
+    ratings,
+    tag_counts,
+)
 from chatfeedback.store.stats import day_of
-from chatfeedback.store.schema import (answer_counts, conversations, messages, rating_counts,
-                                       ratings, tag_counts)
 
 pytestmark = pytest.mark.all_databases
 END = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday

@@ -23,10 +23,14 @@ from sqlalchemy import Date, and_, case, cast, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from . import scales
 from .store.schema import answer_counts, conversations, messages, rating_counts, ratings, tag_counts
 from .store.store import as_utc
 
 PERIODS = ("day", "week")
+# Every 0-1 score a rating can have (scales.score of each value of each scale), lowest first.
+SCORES = sorted({scales.score(scale, value) for scale, (low, high) in scales.RANGES.items()
+                 for value in range(low, high + 1)})
 MIN_SAMPLE = 30  # fewer ratings than this in a group: too few to say
 
 
@@ -321,7 +325,9 @@ class Analytics:
     def lowest_rated(self, f: Filters = Filters(), limit: int = 20,
                      with_comment: bool = False) -> list[LowRated]:
         """The worst-rated answers (lowest 0-1 score, newest first), with their comment and
-        prompt; walks the (score, rated_at) index, so it stops after ``limit`` matches."""
+        prompt. Taken one possible score at a time (0, 0.25, ...): each step is a range of
+        the (score, rated_at) index read newest first, which stops after ``limit`` rows
+        instead of sorting every rating."""
         where = [ratings.c.value.is_not(None)]
         if with_comment:
             where.append(ratings.c.comment.is_not(None))
@@ -333,20 +339,29 @@ class Analytics:
             where.append(ratings.c.model == f.model)
         if f.scale is not None:
             where.append(ratings.c.scale == f.scale)
-        order = (ratings.c.score, ratings.c.rated_at.desc(), ratings.c.message_id)
-        worst = (select(ratings.c.message_id, ratings.c.conversation_id, ratings.c.model,
-                        ratings.c.scale, ratings.c.value, ratings.c.score, ratings.c.comment,
-                        ratings.c.tags, ratings.c.rated_at)
-                 .where(*where).order_by(*order).limit(limit).subquery())
         prompt = messages.alias("prompt")
-        query = (select(worst, messages.c.content.label("response"),
-                        prompt.c.content.label("prompt"))
-                 .join(messages, messages.c.id == worst.c.message_id)
-                 .outerjoin(prompt, prompt.c.id == messages.c.parent_id)
-                 .order_by(worst.c.score, worst.c.rated_at.desc(), worst.c.message_id))
-        return [LowRated(r.conversation_id, r.message_id, r.model, r.scale, r.value, r.score,
-                         r.comment, tuple(r.tags or ()), r.prompt, r.response,
-                         _when(r.rated_at)) for r in self._rows(query)]
+        found: list[LowRated] = []
+        with self.engine.connect() as conn:
+            for score in SCORES:
+                if len(found) >= limit:
+                    break
+                worst = (select(ratings.c.message_id, ratings.c.conversation_id,
+                                ratings.c.model, ratings.c.scale, ratings.c.value,
+                                ratings.c.score, ratings.c.comment, ratings.c.tags,
+                                ratings.c.rated_at)
+                         .where(*where, ratings.c.score == score)
+                         .order_by(ratings.c.rated_at.desc(), ratings.c.message_id)
+                         .limit(limit - len(found)).subquery())
+                query = (select(worst, messages.c.content.label("response"),
+                                prompt.c.content.label("prompt"))
+                         .join(messages, messages.c.id == worst.c.message_id)
+                         .outerjoin(prompt, prompt.c.id == messages.c.parent_id)
+                         .order_by(worst.c.rated_at.desc(), worst.c.message_id))
+                found.extend(LowRated(r.conversation_id, r.message_id, r.model, r.scale,
+                                      r.value, r.score, r.comment, tuple(r.tags or ()),
+                                      r.prompt, r.response, _when(r.rated_at))
+                             for r in conn.execute(query))
+        return found
 
 
 def _bucket(dialect: str, period: str) -> ColumnElement[Any]:

@@ -82,6 +82,7 @@ COMMENTS_POSITIVE = ("Exactly what I needed, thanks!", "Clear and correct.",
                      "Great example.", "Short and to the point.", "Helpful, saved me time.")
 COMMENTS_NEUTRAL = ("OK but a bit generic.", "Partly right.")
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+SETTINGS = {"temperature": 0.7}  # one object: the bulk loader converts it once
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ def _answer(tables: dict[str, list[dict[str, Any]]], ids: _Ids, rng: random.Rand
         answer_id, conv_id, user_id, turn, "assistant", text, when, version=version,
         selected=selected, status=status,
         error="the model backend failed: 503 Service Unavailable" if status == "error" else None,
-        model=model.name, backend=model.backend, settings={"temperature": 0.7},
+        model=model.name, backend=model.backend, settings=SETTINGS,
         system_prompt=system_prompt, ttft_ms=ttft,
         latency_ms=ttft + completion / model.tokens_per_s * 1000,
         prompt_tokens=20 + 40 * turn, completion_tokens=completion,
@@ -261,6 +262,6 @@ def fill(store: Store, responses: int, *, seed: int = 0, weeks: int = 8,
             if progress:
                 progress(counts["answers"])
 
-    counts["rows"] = bulk_load(store, counted())
+    counts["rows"] = bulk_load(store, counted(), defer_indexes=store.is_empty())
     return DemoResult(counts["conversations"], counts["answers"], counts["ratings"],
                       counts["rows"])

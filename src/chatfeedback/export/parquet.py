@@ -1,4 +1,4 @@
-"""The analysis rows as Parquet: typed columns, written in record batches (flat memory)."""
+"""The analysis rows as Parquet: typed columns, written one record batch at a time."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..store.columns import COLUMNS
 from .analysis import ANALYSIS_COLUMNS
 
 TIME = pa.timestamp("us", tz="UTC")
@@ -17,37 +18,38 @@ SCHEMA = pa.schema([
     ("response", pa.string()), ("rating", pa.int8()), ("scale", pa.string()),
     ("score", pa.float64()), ("comment", pa.string()), ("tags", pa.list_(pa.string())),
     ("model", pa.string()), ("backend", pa.string()),
-    ("settings", pa.string()),  # JSON text: keys differ between backends
+    ("settings", pa.string()),  # JSON text: the keys differ between backends
     ("system_prompt", pa.string()), ("status", pa.string()), ("version", pa.int32()),
     ("versions", pa.int32()), ("ttft_ms", pa.float64()), ("latency_ms", pa.float64()),
     ("prompt_tokens", pa.int32()), ("completion_tokens", pa.int32()),
     ("total_tokens", pa.int32()), ("finish_reason", pa.string()),
     ("created_at", TIME), ("rated_at", TIME), ("rater", pa.string()),
 ])
-assert tuple(SCHEMA.names) == ANALYSIS_COLUMNS
+assert tuple(SCHEMA.names) == ANALYSIS_COLUMNS == COLUMNS
 
 
-def write_parquet(rows: Iterable[dict[str, Any]], out: str | BinaryIO,
-                  batch_size: int = 50_000) -> int:
-    """Write analysis rows (see :func:`answer_row`) to ``out``; returns the row count.
-    Memory holds one batch of ``batch_size`` rows at a time."""
+def write_parquet(batches: Iterable[list[tuple[Any, ...]]], out: str | BinaryIO) -> int:
+    """Write batches of tuples in ``SCHEMA`` order (see
+    :func:`chatfeedback.store.columns.iter_rated_answer_batches`) to ``out`` as Parquet
+    (zstd); returns the row count. Memory holds one batch at a time."""
     count = 0
-    columns: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
     with pq.ParquetWriter(out, SCHEMA, compression="zstd") as writer:
-        for row in rows:
-            for name, values in columns.items():
-                values.append(row.get(name))
-            count += 1
-            if len(columns["message_id"]) >= batch_size:
-                writer.write_batch(_batch(columns))
-                columns = {name: [] for name in SCHEMA.names}
-        if columns["message_id"] or count == 0:
-            writer.write_batch(_batch(columns))
+        for rows in batches:
+            if rows:
+                writer.write_batch(_batch(rows))
+                count += len(rows)
+        if count == 0:
+            writer.write_table(SCHEMA.empty_table())
     return count
 
 
-def _batch(columns: dict[str, list[Any]]) -> pa.RecordBatch:
-    columns["settings"] = [None if s is None else json.dumps(s, ensure_ascii=False)
-                           for s in columns["settings"]]
-    return pa.RecordBatch.from_arrays(
-        [pa.array(columns[f.name], type=f.type) for f in SCHEMA], schema=SCHEMA)
+def _batch(rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
+    arrays = []
+    for field, values in zip(SCHEMA, zip(*rows, strict=True), strict=True):
+        if field.name == "tags":
+            values = [[] if v is None else json.loads(v) for v in values]  # as in jsonl
+        if field.type == TIME and any(isinstance(v, str) for v in values):
+            arrays.append(pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(TIME))
+        else:
+            arrays.append(pa.array(values, type=field.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=SCHEMA)

@@ -105,9 +105,9 @@ class _Conversation:
         for row in self.rows:
             if row["turn"] > answer["turn"]:
                 break
-            if row["role"] == "assistant":
-                if row["turn"] == answer["turn"] or not row["selected"] or not row["content"]:
-                    continue
+            if row["role"] == "assistant" and (row["turn"] == answer["turn"]
+                                               or not row["selected"] or not row["content"]):
+                continue
             sent.append(_message(row["role"], row["content"]))
         return sent
 

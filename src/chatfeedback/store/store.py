@@ -476,6 +476,12 @@ class Store:
             return {r["message_id"]: _rating(r) for r in conn.execute(query).mappings()}
 
     @_db_errors
+    def is_empty(self) -> bool:
+        """True when the database holds no message yet."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(messages.c.id).limit(1)).first() is None
+
+    @_db_errors
     def rebuild_stats(self) -> None:
         """Recompute the dashboard's running totals from the rows (see store/stats.py)."""
         with self._write() as conn:
