@@ -17,6 +17,7 @@ from chatfeedback.cli import main
 from chatfeedback.export import Summary, write_training
 from chatfeedback.store import Store
 
+pytestmark = pytest.mark.all_databases  # each test on SQLite and on PostgreSQL
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SYSTEM = "Be brief."
 
