@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import String, Text, cast, func, select, type_coerce
 
 from .schema import messages, ratings
-from .store import Store, _db_errors
+from .store import Store, _db_errors, rated_in_window
 
 COLUMNS = (
     "conversation_id", "message_id", "prompt", "response", "rating", "scale", "score",
@@ -52,14 +52,8 @@ def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
                     when(ratings.c.rated_at), ratings.c.rater)
              .join(messages, messages.c.id == ratings.c.message_id)
              .outerjoin(prompt, prompt.c.id == messages.c.parent_id)
-             .where(ratings.c.value.is_not(None))
              .order_by(ratings.c.rated_at, ratings.c.message_id))
-    if since is not None:
-        query = query.where(ratings.c.rated_at >= since)
-    if until is not None:
-        query = query.where(ratings.c.rated_at < until)
-    if model is not None:
-        query = query.where(messages.c.model == model)
+    query = rated_in_window(query, since, until, model)
     with store.engine.connect() as conn:
         result = conn.execution_options(stream_results=True).execute(query)
         while rows := result.fetchmany(batch):

@@ -517,15 +517,8 @@ class Store:
                  .join(messages, messages.c.id == ratings.c.message_id)
                  .join(conversations, conversations.c.id == ratings.c.conversation_id)
                  .outerjoin(prompt, prompt.c.id == messages.c.parent_id)
-                 .where(ratings.c.value.is_not(None))
                  .order_by(ratings.c.rated_at, ratings.c.message_id))
-        if since is not None:
-            query = query.where(ratings.c.rated_at >= since)
-        if until is not None:
-            query = query.where(ratings.c.rated_at < until)
-        if model is not None:
-            query = query.where(messages.c.model == model)
-        yield from self._stream(query, batch)
+        yield from self._stream(rated_in_window(query, since, until, model), batch)
 
     def _stream(self, query: Any, batch: int) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -536,6 +529,19 @@ class Store:
                     if key in item:
                         item[key] = as_utc(item[key])
                 yield item
+
+
+def rated_in_window(query: Any, since: datetime | None, until: datetime | None,
+                    model: str | None) -> Any:
+    """``query`` limited to rated answers, rated in [since, until), of ``model``."""
+    query = query.where(ratings.c.value.is_not(None))
+    if since is not None:
+        query = query.where(ratings.c.rated_at >= since)
+    if until is not None:
+        query = query.where(ratings.c.rated_at < until)
+    if model is not None:
+        query = query.where(messages.c.model == model)
+    return query
 
 
 def title_for(prompt: str, limit: int = 80) -> str:
