@@ -10,6 +10,7 @@ import streamlit as st
 
 from ..export import answer_row, write_csv, write_jsonl, write_parquet, write_training
 from ..store import Store
+from ..store.columns import iter_rated_answer_batches
 from .context import service
 
 JSONL = "application/jsonl"
@@ -30,7 +31,7 @@ def export_bytes(store: Store, fmt: str) -> bytes:
     """The whole export in ``fmt``, as ``chatfeedback export --format <fmt>`` writes it."""
     if fmt == "parquet":
         binary = io.BytesIO()
-        write_parquet((answer_row(r) for r in store.iter_rated_answers()), binary)
+        write_parquet(iter_rated_answer_batches(store), binary)
         return binary.getvalue()
     out = io.StringIO(newline="")
     if fmt == "events":
