@@ -1,11 +1,12 @@
 import os
 import threading
+from datetime import timedelta
 
 import pytest
 
 from chatfeedback.errors import FeedbackError, NotFound, StoreError
 from chatfeedback.ids import is_id, new_id
-from chatfeedback.store import Store
+from chatfeedback.store import Exposure, Store
 
 pytestmark = pytest.mark.all_databases
 
@@ -140,3 +141,58 @@ def test_unopenable_database_is_a_one_line_error(tmp_path):
             Store.open(f"sqlite:///{readonly}/x.db")
     finally:
         readonly.chmod(0o700)
+
+
+def test_exposure_counts_shown_answers_and_the_rated_share(store):
+    conv = store.import_conversation([("user", "q1"), ("assistant", "a1"), ("user", "q2"),
+                                      ("assistant", "a2"), ("user", "q3"),
+                                      ("assistant", "a3")], model="m")
+    a1, a2, a3 = [m for m in store.messages(conv.id) if m.role == "assistant"]
+    assert store.exposure() == Exposure(shown=0, rated=0)
+    assert store.exposure().rated_share is None
+    store.mark_shown([a1.id, a2.id])
+    first_shown = store.message(a1.id).shown_at
+    store.mark_shown([a1.id])  # already shown: the first time is kept
+    assert store.message(a1.id).shown_at == first_shown
+    store.rate(a1.id, 1, scale="thumbs")
+    store.rate(a3.id, 0, scale="thumbs")  # rated without being marked shown: not counted
+    exposure = store.exposure()
+    assert exposure == Exposure(shown=2, rated=1) and exposure.rated_share == 0.5
+    store.rate(a1.id, None, scale="thumbs")  # a cleared rating is no rating
+    assert store.exposure().rated == 0
+    assert store.exposure(model="other") == Exposure(0, 0)
+    later = first_shown + timedelta(seconds=60)
+    assert store.exposure(since=later).shown == 0
+    assert store.exposure(until=later).shown == 2
+
+
+def test_ratings_of_a_window_only(store):
+    conv = store.import_conversation([x for i in range(6) for x in
+                                      (("user", f"q{i}"), ("assistant", f"a{i}"))])
+    answers = [m for m in store.messages(conv.id) if m.role == "assistant"]
+    for answer in answers:
+        store.rate(answer.id, 1, scale="thumbs")
+    window = store.ratings(conv.id, from_turn=4)
+    assert set(window) == {answers[4].id, answers[5].id}
+    assert len(store.ratings(conv.id)) == 6
+
+
+def test_comment_and_tags_are_one_event_each(store):
+    conv = store.import_conversation([("user", "q"), ("assistant", "a")])
+    answer = store.messages(conv.id)[1]
+    with pytest.raises(FeedbackError, match="rate the answer"):
+        store.annotate(answer.id, comment="early")
+    store.rate(answer.id, 0, scale="thumbs", actor="session:1")
+    store.annotate(answer.id, comment=" wrong year ", tags=["Wrong", "Too long"],
+                   actor="session:1")
+    store.annotate(answer.id, comment="wrong year", tags=["Too long", "Wrong"])  # no change
+    store.annotate(answer.id, tags=["Wrong"])
+    with pytest.raises(FeedbackError, match="2,001 characters; the limit is 2,000"):
+        store.annotate(answer.id, comment="x" * 2001, max_comment_length=2000)
+    events = list(store.iter_events())
+    assert [(e["action"], e["comment"], e["tags"]) for e in events] == [
+        ("set", None, None), ("comment", "wrong year", None),
+        ("tags", None, ["Too long", "Wrong"]), ("tags", None, ["Wrong"])]
+    assert events[1]["actor"] == "session:1"
+    rating = store.rating(answer.id)
+    assert (rating.comment, rating.tags) == ("wrong year", ("Wrong",))

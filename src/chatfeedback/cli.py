@@ -20,6 +20,7 @@ from .config import Settings, load_settings
 from .errors import ChatfeedbackError
 from .export import (TRAINING_FORMATS, answer_row, write_csv, write_jsonl, write_parquet,
                      write_training)
+from .importer import import_lines
 from .store import Store
 from .store.columns import iter_rated_answer_batches
 
@@ -65,6 +66,7 @@ def main() -> None:
     Example:
         chatfeedback run --port 8501
         chatfeedback export --format jsonl -o ratings.jsonl
+        chatfeedback import logs.jsonl
     """
 
 
@@ -270,6 +272,43 @@ def demo(responses: int, seed: int, weeks: int, rated_share: float, config: str 
     click.echo(f"created {result.answers:,} answers in {result.conversations:,} conversations, "
                f"{result.rated:,} ratings ({result.rows:,} rows) in "
                f"{time.perf_counter() - started:.1f} s; database: {store.url}", err=True)
+
+
+@main.command("import", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@config_option
+@db_option
+def import_(file: str, config: str | None, db: str | None) -> None:
+    """Import conversations from JSON Lines in the OpenAI chat format, one a line:
+    {"messages": [{"role": "user", "content": "..."}, ...], "model": "...", "metadata": {}}
+    (model and metadata optional). Prints each new conversation id, one a line: open it
+    for rating at ?c=<id>. Bad lines are reported on standard error with their number and
+    reason, the others are imported, and the exit code is 1.
+
+    \b
+    Example:
+        chatfeedback import logs.jsonl --db sqlite:///chatfeedback.db
+        cat logs.jsonl | chatfeedback import -
+    """
+    store = open_store(config, db)
+    imported = failed = 0
+    try:
+        with click.open_file(file, "rb") as lines:
+            for outcome in import_lines(store, lines):
+                if outcome.error:
+                    failed += 1
+                    click.echo(f"{file}:{outcome.line}: {outcome.error}", err=True)
+                else:
+                    imported += 1
+                    click.echo(outcome.conversation_id)
+    except OSError as exc:
+        raise Fail(f"cannot read {file}: {exc.strerror}") from None
+    except ChatfeedbackError as exc:
+        raise Fail(str(exc)) from None
+    click.echo(f"imported {imported} conversations"
+               + (f"; {failed} lines failed" if failed else ""), err=True)
+    if failed:
+        sys.exit(1)
 
 
 class _open_output:

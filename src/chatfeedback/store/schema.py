@@ -77,6 +77,7 @@ messages = Table(
     Index(None, "parent_id"),
     Index(None, "status"),
     Index(None, "created_at"),
+    Index(None, "shown_at"),
 )
 
 # The current rating of each assistant message, derived from rating_events in the same

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -106,6 +106,19 @@ class Rating:
     tags: tuple[str, ...] = field(default_factory=tuple)
     rater: str | None = None
     rated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How many answers were shown to a person, and how many of those got a rating."""
+
+    shown: int
+    rated: int
+
+    @property
+    def rated_share(self) -> float | None:
+        """The share of shown answers that were rated (None when none were shown)."""
+        return self.rated / self.shown if self.shown else None
 
 
 ANSWER_FIELDS = {"model", "backend", "settings", "system_prompt", "ttft_ms", "latency_ms",
@@ -228,6 +241,49 @@ class Store:
         with self._write() as conn:
             conn.execute(update(conversations).where(conversations.c.id == conversation_id)
                          .values(model=model))
+
+    @_db_errors
+    def import_conversation(self, messages_in: Sequence[tuple[str, str]], *,
+                            model: str | None = None, meta: dict[str, Any] | None = None,
+                            owner: str | None = None, title: str | None = None,
+                            source: str = "import") -> Conversation:
+        """Create a conversation with all its ``(role, content)`` messages in one transaction
+        and one bulk insert. Each user message opens a turn; an assistant message answers
+        the user message before it (a leading assistant greeting answers nothing); system
+        messages belong to the turn that follows them. Raises ValueError on two assistant
+        messages in a row (the importer reports that per line before calling)."""
+        when = now()
+        conv_id = new_id()
+        rows: list[dict[str, Any]] = []
+        turn, parent, answered, busy = 0, None, False, False  # busy: turn has a prompt/answer
+        for index, (role, content) in enumerate(messages_in):
+            if role not in ("system", "user", "assistant"):
+                raise ValueError(f"message {index + 1}: unknown role {role!r}")
+            row = dict(id=new_id(), conversation_id=conv_id, parent_id=None, role=role,
+                       content=content, version=1, selected=True, status="complete",
+                       created_at=when, updated_at=when, model=None)
+            if role == "assistant":
+                if answered:
+                    raise ValueError(f"message {index + 1}: two assistant messages in a row")
+                row.update(parent_id=parent, model=model)
+                answered = busy = True
+            else:  # a prompt, or a system message, opens the next turn
+                if busy:
+                    turn, busy = turn + 1, False
+                parent, answered = (None if role == "system" else row["id"]), False
+                if role == "user":
+                    busy = True
+            row["turn"] = turn
+            rows.append(row)
+        first_prompt = next((c for r, c in messages_in if r == "user"), "")
+        conv = dict(id=conv_id, owner=owner, title=title or title_for(first_prompt),
+                    model=model, source=source, training_consent=False, meta=meta,
+                    created_at=when, updated_at=when)
+        with self._write() as conn:
+            conn.execute(insert(conversations).values(conv))
+            if rows:
+                conn.execute(insert(messages), rows)
+        return Conversation(**conv)
 
     # ---------------------------------------------------------------- messages
     @_db_errors
@@ -469,9 +525,13 @@ class Store:
         return None if row is None else _rating(row)
 
     @_db_errors
-    def ratings(self, conversation_id: str) -> dict[str, Rating]:
-        """Every rating in a conversation, by message id."""
+    def ratings(self, conversation_id: str, *, from_turn: int = 0) -> dict[str, Rating]:
+        """The ratings in a conversation (of answers from ``from_turn`` on), by message id."""
         query = select(ratings).where(ratings.c.conversation_id == conversation_id)
+        if from_turn > 0:
+            query = query.join(messages, messages.c.id == ratings.c.message_id) \
+                .where(messages.c.conversation_id == conversation_id,
+                       messages.c.turn >= from_turn)
         with self.engine.connect() as conn:
             return {r["message_id"]: _rating(r) for r in conn.execute(query).mappings()}
 
@@ -492,6 +552,26 @@ class Store:
         """The audit trail, oldest first, streamed."""
         query = select(rating_events).order_by(rating_events.c.id)
         yield from self._stream(query, batch)
+
+    @_db_errors
+    def exposure(self, *, since: datetime | None = None, until: datetime | None = None,
+                 model: str | None = None) -> Exposure:
+        """Answers first shown to a person in [``since``, ``until``) (optionally of one
+        model), and how many of them have a rating now: the denominator that makes
+        "90 % positive" honest."""
+        query = (select(func.count(), func.count(ratings.c.value))
+                 .select_from(messages)
+                 .outerjoin(ratings, ratings.c.message_id == messages.c.id)
+                 .where(messages.c.role == "assistant", messages.c.shown_at.is_not(None)))
+        if since is not None:
+            query = query.where(messages.c.shown_at >= since)
+        if until is not None:
+            query = query.where(messages.c.shown_at < until)
+        if model is not None:
+            query = query.where(messages.c.model == model)
+        with self.engine.connect() as conn:
+            shown, rated = conn.execute(query).one()
+        return Exposure(shown=shown, rated=rated)
 
     @_db_errors
     def iter_rated_answers(self, *, since: datetime | None = None,

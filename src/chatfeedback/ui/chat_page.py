@@ -14,6 +14,7 @@ from .rating import rating_widget, remember
 from .versions import answer_controls, take_regenerate
 
 PARAM = "c"
+SHOWN_TURNS = "cf_shown_turns"  # conversation id -> how many of its latest turns to render
 
 
 def _open(conversation_id: str | None) -> None:
@@ -101,6 +102,28 @@ def render() -> None:
             slot.caption(f"Conversations cannot be listed right now: {exc}")
 
 
+def _show_earlier(conversation_id: str, turns: int) -> None:
+    st.session_state.setdefault(SHOWN_TURNS, {})[conversation_id] = turns
+
+
+def windowed_history(conversation_id: str) -> list[Message]:
+    """The latest turns only (``[chat] window``, more after each "Show earlier"), with their
+    ratings, so that a run costs the same at 1,000 turns as at 10; answers not yet marked
+    as shown to a person are marked (exposure)."""
+    store = service().store
+    window = service().settings.chat.window
+    shown = st.session_state.setdefault(SHOWN_TURNS, {}).get(conversation_id, window)
+    from_turn = max(0, store.turn_count(conversation_id) - shown)
+    if from_turn:
+        st.button(f"Show earlier ({from_turn:,} older turns)", key="show_earlier",
+                  icon=":material/expand_less:", type="tertiary", on_click=_show_earlier,
+                  args=(conversation_id, shown + window))
+    history = service().recover_stale(store.messages(conversation_id, from_turn=from_turn))
+    remember(store.ratings(conversation_id, from_turn=from_turn))
+    store.mark_shown([m.id for m in history if m.role == "assistant" and m.shown_at is None])
+    return history
+
+
 def show_conversation(conversation_id: str | None, owner: str | None) -> None:
     svc = service()
     history: list[Message] = []
@@ -111,8 +134,7 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
             st.error("Conversation not found")
             st.button("Start a new chat", key="not_found_new", on_click=_open, args=(None,))
             return
-        history = svc.recover_stale(svc.store.messages(conversation_id))
-        remember(svc.store.ratings(conversation_id))
+        history = windowed_history(conversation_id)
     else:
         remember({})
     prompt = st.chat_input("Say something", submit_mode="stop")
@@ -166,6 +188,7 @@ def stream_answer(answer: Message, *, editable: bool = True) -> None:
         finally:
             reply.close()
         answer = reply.message
+        svc.store.mark_shown([answer.id])
         if answer.status == "error":
             st.error(answer.error or "the answer failed", icon="⚠️")
         elif answer.status == "stopped":

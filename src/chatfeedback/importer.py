@@ -1,0 +1,127 @@
+"""Import conversations from JSON Lines in the OpenAI chat format, one conversation a line.
+
+Each line: ``{"messages": [{"role": ..., "content": ...}, ...], "model": "...",
+"metadata": {...}}`` (``model`` and ``metadata`` optional). Content is a string or a list
+of text parts (``[{"type": "text", "text": ...}]``); the ``developer`` role counts as
+``system``; other keys are ignored. A line that does not fit is reported with its number and the reason and the
+other lines are still imported, each conversation in its own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from .errors import ChatfeedbackError
+from .store import Store
+
+ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+
+
+class LineError(ChatfeedbackError):
+    """One line of an import file that cannot be imported; ``str()`` is the reason."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    messages: list[tuple[str, str]]
+    model: str | None
+    metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one non-blank line: a conversation id, or an error."""
+
+    line: int
+    conversation_id: str | None = None
+    error: str | None = None
+
+
+def parse_line(text: str) -> Parsed:
+    """The conversation on one line, or LineError saying what is wrong with it."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LineError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise LineError(f"expected a JSON object, got {_kind(data)}")
+    raw = data.get("messages")
+    if not isinstance(raw, list) or not raw:
+        raise LineError("'messages' must be a non-empty list")
+    model = data.get("model")
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise LineError("'model' must be a non-empty string")
+    metadata = data.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise LineError(f"'metadata' must be an object, got {_kind(metadata)}")
+    messages = [_message(item, n) for n, item in enumerate(raw, start=1)]
+    for n, (previous, current) in enumerate(pairwise(messages), start=2):
+        if previous[0] == current[0] == "assistant":
+            raise LineError(f"message {n}: two assistant messages in a row (an answer must "
+                            "follow a user message)")
+    return Parsed(messages, model.strip() if model else None, metadata)
+
+
+def _message(item: Any, n: int) -> tuple[str, str]:
+    if not isinstance(item, dict):
+        raise LineError(f"message {n}: expected an object, got {_kind(item)}")
+    role = item.get("role")
+    if role not in ROLES:
+        raise LineError(f"message {n}: role {role!r} is not supported (use system, user or "
+                        "assistant)")
+    return ROLES[role], _content(item.get("content"), n)
+
+
+def _content(content: Any, n: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") != "text" \
+                    or not isinstance(part.get("text"), str):
+                kind = part.get("type") if isinstance(part, dict) else _kind(part)
+                raise LineError(f"message {n}: only text content can be imported (found a "
+                                f"{kind!r} part)")
+            texts.append(part["text"])
+        return "".join(texts)
+    raise LineError(f"message {n}: 'content' must be a string or a list of text parts, "
+                    f"got {_kind(content)}")
+
+
+def _decode(raw: str | bytes, number: int) -> str:
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise LineError(f"not UTF-8 text (byte {exc.start + 1} of the line)") from None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null", int: "a number", float: "a number"}.get(type(value),
+                                                                         type(value).__name__)
+
+
+def import_lines(store: Store, lines: Iterable[str | bytes], *,
+                 owner: str | None = None) -> Iterator[Outcome]:
+    """Import each non-blank line as one conversation (one transaction each), yielding an
+    Outcome per line as it goes so that a caller can report progress on big files.
+    Lines given as bytes must be UTF-8 (a BOM on the first line is allowed)."""
+    for number, raw in enumerate(lines, start=1):
+        try:
+            text = _decode(raw, number)
+            if not text.strip():
+                continue
+            parsed = parse_line(text)
+        except LineError as exc:
+            yield Outcome(number, error=str(exc))
+            continue
+        conversation = store.import_conversation(parsed.messages, model=parsed.model,
+                                                 meta=parsed.metadata, owner=owner)
+        yield Outcome(number, conversation_id=conversation.id)
