@@ -9,6 +9,8 @@ from chatfeedback.cli import main
 from chatfeedback.importer import LineError, parse_line
 from chatfeedback.store import Store
 
+pytestmark = pytest.mark.all_databases
+
 
 def line(messages, **extra):
     return json.dumps({"messages": messages, **extra}, ensure_ascii=False)
