@@ -38,9 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatfeedback.config import ChatConfig  # noqa: E402
-from tests.support import (CHROMIUM_ARGS, VENV_BIN, Server,  # noqa: E402
-                           chromium_path, write_config)
+from tests.support import CHROMIUM_ARGS, VENV_BIN, Server, chromium_path, write_config
+
+from chatfeedback.config import ChatConfig
 
 TARGETS = {"click": 1.3, "load": 1.5}
 METRICS = ("load", "click", "comment", "prompt")
@@ -200,12 +200,12 @@ def run(sizes: list[int], reps: int, window: int) -> dict:
 def report(result: dict) -> str:
     sizes, largest = result["sizes"], result["sizes"][-1]
     lines = [
-        f"Measured {result['date']} on {result['machine']}; `[chat] window = "
+        (f"Measured {result['date']} on {result['machine']}; `[chat] window = "
         f"{result['window']}`; median of {result['reps']} repetitions per size after a "
         "warm-up round, sizes interleaved. Other helpers' builds and test suites were "
         "running on the same 2 cores (load average "
         f"{result['loadavg'][0][0]:.1f} before, {result['loadavg'][1][0]:.1f} after), so "
-        "absolute times are noisy; the ratios come from one run.",
+        "absolute times are noisy; the ratios come from one run."),
         "",
         "| turns | load (ms) | click-to-saved (ms) | comment save (ms) | new prompt (ms) |",
         "|---:|---:|---:|---:|---:|",

@@ -5,6 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from chatfeedback.analytics import Analytics
 from chatfeedback.cli import main
 from chatfeedback.importer import LineError, parse_line
 from chatfeedback.store import Store
@@ -37,6 +38,11 @@ def test_store_imports_turns_parents_and_metadata(store):
     assert msgs[2].parent_id == msgs[1].id and msgs[4].parent_id == msgs[3].id
     assert msgs[2].model == "gpt-4o" and msgs[1].model is None
     assert store.turn_count(conv.id) == 3
+    # the dashboard's running totals count the imported answers (as a rebuild would)
+    totals = Analytics(store.engine).totals()
+    assert (totals.answers, totals.shown) == (2, 0)
+    store.rebuild_stats()
+    assert Analytics(store.engine).totals() == totals
     # an imported answer is rated and exported like any other
     store.rate(msgs[4].id, 0, scale="thumbs")
     [row] = list(store.iter_rated_answers())

@@ -25,14 +25,22 @@ def test_blank_database_to_head_matches_schema(db_url):
     assert set(inspect(store.engine).get_table_names()) >= set(metadata.tables)
 
 
-def test_every_revision_upgrades_to_head(db_url):
+def test_every_revision_upgrades_to_head(db_url, request, tmp_path):
     from alembic.script import ScriptDirectory
 
     from chatfeedback.store.store import alembic_config
 
+    def fresh(revision: str) -> str:  # a blank database for each starting revision
+        if db_url.startswith("sqlite"):
+            return f"sqlite:///{tmp_path / f'at-{revision}.db'}"
+        pg = request.getfixturevalue("pg_server")
+        url = pg.create_database()
+        request.addfinalizer(lambda: pg.drop_database(url))
+        return url
+
     revisions = [r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
     for revision in reversed(revisions):  # oldest first
-        store = Store.open(db_url, upgrade=False)
+        store = Store.open(fresh(revision), upgrade=False)
         store.upgrade(revision)
         assert store.revision() == revision
         store.upgrade()

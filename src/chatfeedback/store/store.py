@@ -279,10 +279,13 @@ class Store:
         conv = dict(id=conv_id, owner=owner, title=title or title_for(first_prompt),
                     model=model, source=source, training_consent=False, meta=meta,
                     created_at=when, updated_at=when)
+        answers = sum(1 for r in rows if r["role"] == "assistant")
         with self._write() as conn:
             conn.execute(insert(conversations).values(conv))
             if rows:
                 conn.execute(insert(messages), rows)
+            if answers:
+                stats.count_answers(conn, when, model, answers=answers)
         return Conversation(**conv)
 
     # ---------------------------------------------------------------- messages
