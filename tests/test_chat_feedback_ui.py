@@ -19,6 +19,7 @@ def captions(at):
 def test_comment_and_tags_round_trip_through_reload_and_export(make_app, db_url):
     at = make_app()
     at.chat_input[0].set_value("When did the Berlin wall fall?").run()
+    assert not at.exception and not at.error, (at.exception, at.error)
     assert len(at.button_group) == 0 and len(at.text_area) == 0  # nothing until rated
     at.feedback[0].set_value(0).run()
     assert ":material/check: Saved" in captions(at)

@@ -188,7 +188,7 @@ def stream_answer(answer: Message, *, editable: bool = True) -> None:
         finally:
             reply.close()
         answer = reply.message
-        svc.store.mark_shown([answer.id])
+        service().store.mark_shown([answer.id])
         if answer.status == "error":
             st.error(answer.error or "the answer failed", icon="⚠️")
         elif answer.status == "stopped":
