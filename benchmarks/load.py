@@ -133,6 +133,10 @@ def scenario(db: str, replicas: int, sessions: int, prompts: int, work: Path,
         nginx.stop()
         for server in servers:
             server.stop()
+    for server in servers:  # nothing went wrong behind the scenes either
+        log = server.log_path.read_text(errors="replace") if server.log_path else ""
+        result.errors += [f"replica log: {line}" for line in log.splitlines()
+                          if "Traceback" in line or "locked" in line]
     verify(db_url, result)
     if pg is not None and db == "postgresql":
         pg.drop_database(db_url)

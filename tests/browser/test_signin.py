@@ -3,9 +3,11 @@ provider (oidc-provider-mock), two users in one browser, admin-only Export."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -82,7 +84,14 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
         answer.get_by_role("radio", name="Thumbs up").click()
         expect(answer.get_by_test_id("stFeedbackButtonActive")).to_be_disabled()
         alice_url = page.url
-        expect(page.get_by_test_id("stSidebarNav")).to_contain_text("Export")
+        page.get_by_test_id("stSidebarNav").get_by_text("Export").click()  # alice is admin
+        wait_for_app(page)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Rated answers (JSON Lines)").click()
+        rows = [json.loads(line) for line in
+                Path(download.value.path()).read_text(encoding="utf-8").splitlines()]
+        assert [(r["prompt"], r["rating"], r["rater"]) for r in rows] == [
+            ("alice asks", 1, "alice@example.org")]
         sign_out(page, app_url)
 
         sign_in(page, app_url, "bob@example.org")
