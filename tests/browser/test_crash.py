@@ -68,24 +68,3 @@ def test_sigkill_mid_answer(page, tmp_path, db_url):
     assert cut.status == "error" and cut.error.startswith("interrupted")
     assert cut.content and f'You said, "{LONG}" ...interesting.'.startswith(cut.content)
 
-
-def test_another_tab_watches_an_answer_being_written(page, tmp_path, db_url):
-    """A second tab (or a replica) shows a streaming answer as it is saved, and the whole
-    answer once it is complete, without a reload."""
-    config = write_config(tmp_path / "c.toml", SLOW)
-    server = Server(db_url, config).start()
-    try:
-        page.goto(server.url)
-        wait_for_app(page)
-        box = page.get_by_test_id("stChatInputTextArea")
-        box.fill(LONG)
-        box.press("Enter")
-        page.wait_for_url("**?c=*")
-        viewer = page.context.new_page()
-        viewer.goto(page.url)
-        watched = viewer.get_by_test_id("stChatMessage").nth(1)
-        expect(watched).to_contain_text("Still being written")
-        expect(watched).to_contain_text("...interesting.", timeout=15_000)
-        expect(watched).not_to_contain_text("Still being written")
-    finally:
-        server.stop()

@@ -97,8 +97,11 @@ def test_rating_click_does_not_cut_a_streaming_answer(page, tmp_path, db_url):
         last = page.get_by_test_id("stChatMessage").nth(3)
         expect(last).to_contain_text("takes a few seconds to stream out\" ...interesting.",
                                      timeout=20_000)
-        expect(first.get_by_test_id("stFeedbackButtonActive")).to_have_accessible_name(
-            "Thumbs down")
+        active = first.get_by_test_id("stFeedbackButtonActive")
+        expect(active).to_have_accessible_name("Thumbs down")
+        # The click's fragment run waits for the streaming run to end; locked (disabled)
+        # is the server's word that the rating is saved.
+        expect(active).to_be_disabled()
     finally:
         server.stop()
     from chatfeedback.store import Store

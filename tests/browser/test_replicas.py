@@ -29,7 +29,8 @@ def open_via(browser, nginx: Nginx, route: str):
 
 
 def test_two_replicas_behind_nginx(browser, tmp_path, pg_url):
-    config = write_config(tmp_path / "c.toml", '[feedback]\nmode = "changeable"\n')
+    config = write_config(tmp_path / "c.toml", '[feedback]\nmode = "changeable"\n'
+                          '[[models]]\nname = "slow"\nbackend = "echo"\ndelay = 0.04\n')
     replicas = [Server(pg_url, config, log=tmp_path / f"replica{i}.log") for i in (1, 2)]
     with ThreadPoolExecutor(2) as pool:  # both start at once on a blank database
         list(pool.map(lambda s: s.start(), replicas))
@@ -39,9 +40,27 @@ def test_two_replicas_behind_nginx(browser, tmp_path, pg_url):
         alice = open_via(browser, nginx, nginx.route_to(one.port))
         bob = open_via(browser, nginx, nginx.route_to(two.port))
 
-        alice.goto(nginx.url)
+        for tab in (alice, bob):
+            tab.goto(nginx.url)
+            wait_for_app(tab)
+        box = alice.get_by_test_id("stChatInputTextArea")
+        box.fill("begun on replica one, with an answer that takes a few seconds to write "
+                 "because it is long enough to stream for five seconds or so")
+        box.press("Enter")
+        alice.wait_for_url("**?c=*")
+
+        # While replica one streams the answer, bob's page on replica two shows it being
+        # written and then whole, without a reload (and never as interrupted: replica one
+        # saves it every second).
+        bob.goto(alice.url)
+        watched = bob.get_by_test_id("stChatMessage").nth(1)
+        expect(watched).to_contain_text("Still being written", timeout=10_000)
+        expect(watched).to_contain_text("five seconds or so\" ...interesting.",
+                                        timeout=20_000)
+        expect(watched).not_to_contain_text("Still being written")
+        expect(watched).not_to_contain_text("interrupted")
+
         wait_for_app(alice)
-        send_prompt(alice, "begun on replica one")
         first = alice.get_by_test_id("stChatMessage").nth(1)
         first.get_by_role("radio", name="Thumbs up").click()
         expect(first.get_by_test_id("stFeedbackButtonActive")).to_have_accessible_name(
@@ -50,7 +69,7 @@ def test_two_replicas_behind_nginx(browser, tmp_path, pg_url):
         url = alice.url
         assert url.startswith(nginx.url) and "?c=" in url
 
-        bob.goto(url)
+        bob.reload()
         wait_for_app(bob)
         messages = bob.get_by_test_id("stChatMessage")
         expect(messages.nth(0)).to_contain_text("begun on replica one")
