@@ -115,3 +115,19 @@ def test_regenerate_and_switch_versions_each_with_its_rating(make_app, db_url, o
     store.close()
     assert [(r["response"], r["rating"], r["version"], r["versions"]) for r in rows] == [
         ("Version one", 0, 1, 2), ("Version two", 1, 2, 2)]
+
+
+def test_regenerate_in_a_long_chat_keeps_the_window(make_app, db_url, openai_server):
+    at = make_app("[chat]\nwindow = 2\n" + model_entry(openai_server.base_url))
+    for prompt in ("one", "two", "three"):
+        at.chat_input[0].set_value(prompt).run()
+    at = make_app("[chat]\nwindow = 2\n" + model_entry(openai_server.base_url),
+                  query={"c": at.query_params["c"]})
+    assert [m.markdown[0].value for m in at.chat_message][::2] == ["two", "three"]
+    _, messages = stored(db_url, at.query_params["c"])
+    openai_server.reply(Script(text="Three again"))
+    at.button(key=f"regen_{messages[4].id}").click().run()
+    assert not at.exception
+    assert [m.markdown[0].value for m in at.chat_message] == [
+        "two", "Echo: two", "three", "Three again"]
+    assert "2/2" in captions(at) and at.button(key="show_earlier")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -141,8 +143,10 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
     if prompt is not None and not prompt.strip():
         prompt = None  # an empty or blank prompt does nothing
     regenerated = regenerate(history, prompt)
-    if regenerated is not None and conversation_id:
-        history = svc.store.messages(conversation_id)
+    if regenerated is not None:  # the new version takes the old one's place
+        history = [replace(regenerated, siblings=m.siblings + 1)
+                   if m.role == "assistant" and m.parent_id == regenerated.parent_id else m
+                   for m in history]
     latest_only = svc.settings.feedback.mode == "latest"
     answers = [m for m in history if m.role == "assistant"]
     newest = None if prompt or not answers else answers[-1].id
