@@ -23,6 +23,14 @@ def stored(db_url: str):
 
 
 def test_stream_error_next_prompt_stop_and_regenerate(page, tmp_path, db_url):
+    expect.set_options(timeout=20_000)  # two cores shared with other suites: be patient
+    try:
+        run_scenario(page, tmp_path, db_url)
+    finally:
+        expect.set_options(timeout=5_000)  # Playwright's default
+
+
+def run_scenario(page, tmp_path, db_url) -> None:
     with OpenAIServer() as model:
         model.reply(Script(text=["Streamed ", "from ", "the ", "model ", "server."], delay=0.2),
                     Script(status=500, error="the GPU fell over"))
