@@ -143,15 +143,33 @@ def test_cli_broken_file_and_stdin(tmp_path, db_url):
     assert piped.exit_code == 0 and len(piped.stdout.split()) == 1
 
 
-def test_cli_import_is_fast_for_a_big_file(tmp_path, db_url):
-    """1,000 conversations of 10 turns: one transaction and one bulk insert each."""
-    import time
+def test_cli_import_writes_one_transaction_and_one_bulk_insert_per_conversation(tmp_path,
+                                                                                db_url):
+    """What keeps a big import fast, counted rather than timed (timings on a shared machine
+    are noise; benchmarks/long_chat.py reports the import's speed)."""
+    from sqlalchemy import Engine, event
 
     path = tmp_path / "big.jsonl"
     convo = line(chat(*[f"message {i}" for i in range(20)]), model="m")
-    path.write_text((convo + "\n") * 1000, encoding="utf-8")
-    started = time.perf_counter()
-    result = run("import", str(path), "--db", db_url)
-    elapsed = time.perf_counter() - started
-    assert result.exit_code == 0 and len(result.stdout.split()) == 1000
-    assert elapsed < 20, f"import took {elapsed:.1f}s"
+    path.write_text((convo + "\n") * 300, encoding="utf-8")
+    Store.open(db_url).close()  # migrated beforehand: only the import is counted
+    inserts: list[int] = []
+    commits: list[int] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO MESSAGES"):
+            inserts.append(len(parameters) if executemany else 1)
+
+    def on_commit(conn):
+        commits.append(1)
+
+    event.listen(Engine, "before_cursor_execute", on_execute)
+    event.listen(Engine, "commit", on_commit)
+    try:
+        result = run("import", str(path), "--db", db_url)
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_execute)
+        event.remove(Engine, "commit", on_commit)
+    assert result.exit_code == 0 and len(result.stdout.split()) == 300
+    assert inserts == [20] * 300
+    assert len(commits) == 300

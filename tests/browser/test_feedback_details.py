@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from playwright.sync_api import expect
 
@@ -23,13 +25,22 @@ def import_conversation(db_url: str, tmp_path, turns: int) -> str:
     return out.stdout.strip()
 
 
-def test_reasons_and_comment_round_trip(page, tmp_path, db_url):
-    conv = import_conversation(db_url, tmp_path, 3)
-    config = write_config(tmp_path / "c.toml", "[feedback]\nmax_comment_length = 40\n")
-    server = Server(db_url, config, log=tmp_path / "server.log").start()
+@contextmanager
+def opened(page, tmp_path, db_url: str, turns: int, config: str) -> Iterator[Server]:
+    """``chatfeedback run`` with a conversation of ``turns`` turns open in ``page``."""
+    conv = import_conversation(db_url, tmp_path, turns)
+    server = Server(db_url, write_config(tmp_path / "c.toml", config),
+                    log=tmp_path / "server.log").start()
     try:
         page.goto(f"{server.url}?c={conv}")
         wait_for_app(page)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_reasons_and_comment_round_trip(page, tmp_path, db_url):
+    with opened(page, tmp_path, db_url, 3, "[feedback]\nmax_comment_length = 40\n"):
         answer = page.get_by_test_id("stChatMessage").nth(3)
         expect(answer).to_contain_text("answer 1")
         answer.get_by_role("radio", name="Thumbs down").click()
@@ -56,8 +67,6 @@ def test_reasons_and_comment_round_trip(page, tmp_path, db_url):
             "Thumbs down")
         answer.get_by_role("button", name="Edit").click()
         expect(answer.get_by_role("textbox")).to_have_value("The year is wrong.")
-    finally:
-        server.stop()
     store = Store.open(db_url)
     assert [(e["action"], e["comment"], e["tags"]) for e in store.iter_events()] == [
         ("set", None, None), ("comment", "The year is wrong.", None),
@@ -70,12 +79,7 @@ def test_reasons_and_comment_round_trip(page, tmp_path, db_url):
 
 
 def test_show_earlier_and_rating_an_old_turn(page, tmp_path, db_url):
-    conv = import_conversation(db_url, tmp_path, 25)
-    config = write_config(tmp_path / "c.toml", "[chat]\nwindow = 10\n")
-    server = Server(db_url, config, log=tmp_path / "server.log").start()
-    try:
-        page.goto(f"{server.url}?c={conv}")
-        wait_for_app(page)
+    with opened(page, tmp_path, db_url, 25, "[chat]\nwindow = 10\n"):
         messages = page.get_by_test_id("stChatMessage")
         expect(messages).to_have_count(20)
         expect(messages.first).to_contain_text("question 15")
@@ -94,11 +98,10 @@ def test_show_earlier_and_rating_an_old_turn(page, tmp_path, db_url):
         wait_for_app(page)
         expect(messages).to_have_count(20)  # a new visit starts with the window again
         page.get_by_role("button", name="Show earlier").click()
+        expect(messages).to_have_count(40)
         page.get_by_role("button", name="Show earlier").click()
         expect(messages).to_have_count(50)
         expect(messages.nth(1).get_by_test_id("stFeedbackButtonActive")) \
             .to_have_accessible_name("Thumbs up")
-    finally:
-        server.stop()
     store = Store.open(db_url)
     assert store.exposure().shown == 25 and store.exposure().rated == 1

@@ -566,12 +566,7 @@ class Store:
                  .select_from(messages)
                  .outerjoin(ratings, ratings.c.message_id == messages.c.id)
                  .where(messages.c.role == "assistant", messages.c.shown_at.is_not(None)))
-        if since is not None:
-            query = query.where(messages.c.shown_at >= since)
-        if until is not None:
-            query = query.where(messages.c.shown_at < until)
-        if model is not None:
-            query = query.where(messages.c.model == model)
+        query = in_window(query, messages.c.shown_at, since, until, model)
         with self.engine.connect() as conn:
             shown, rated = conn.execute(query).one()
         return Exposure(shown=shown, rated=rated)
@@ -617,11 +612,17 @@ class Store:
 def rated_in_window(query: Any, since: datetime | None, until: datetime | None,
                     model: str | None) -> Any:
     """``query`` limited to rated answers, rated in [since, until), of ``model``."""
-    query = query.where(ratings.c.value.is_not(None))
+    return in_window(query.where(ratings.c.value.is_not(None)), ratings.c.rated_at, since,
+                     until, model)
+
+
+def in_window(query: Any, when: Any, since: datetime | None, until: datetime | None,
+              model: str | None) -> Any:
+    """``query`` limited to rows whose ``when`` column is in [since, until), of ``model``."""
     if since is not None:
-        query = query.where(ratings.c.rated_at >= since)
+        query = query.where(when >= since)
     if until is not None:
-        query = query.where(ratings.c.rated_at < until)
+        query = query.where(when < until)
     if model is not None:
         query = query.where(messages.c.model == model)
     return query
