@@ -271,7 +271,10 @@ def demo(responses: int, seed: int, weeks: int, rated_share: float, config: str 
         raise Fail(str(exc)) from None
     click.echo(f"created {result.answers:,} answers in {result.conversations:,} conversations, "
                f"{result.rated:,} ratings ({result.rows:,} rows) in "
-               f"{time.perf_counter() - started:.1f} s; database: {store.url}", err=True)
+               f"{time.perf_counter() - started:.1f} s (generate and insert "
+               f"{result.timing.load_seconds:.1f} s, indexes {result.timing.index_seconds:.1f} s, "
+               f"running totals {result.timing.totals_seconds:.1f} s); database: {store.url}",
+               err=True)
 
 
 @main.command("import", context_settings=CONTEXT)

@@ -18,7 +18,7 @@ from typing import Any
 from . import scales
 from .config import DEFAULT_REASONS_NEGATIVE, DEFAULT_REASONS_POSITIVE
 from .store import Store
-from .store.bulk import bulk_load
+from .store.bulk import Loaded, bulk_load
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ class DemoResult:
     answers: int
     rated: int
     rows: int
+    timing: Loaded
 
 
 class _Ids:
@@ -250,7 +251,7 @@ def fill(store: Store, responses: int, *, seed: int = 0, weeks: int = 8,
         raise ValueError("responses must be at least 1")
     if not 0 <= rated_share <= 1:
         raise ValueError("rated_share must be between 0 and 1")
-    counts = {"conversations": 0, "answers": 0, "ratings": 0, "rows": 0}
+    counts = {"conversations": 0, "answers": 0, "ratings": 0}
 
     def counted() -> Iterator[dict[str, list[dict[str, Any]]]]:
         for tables in generate(responses, seed=seed, weeks=weeks, rated_share=rated_share,
@@ -262,6 +263,6 @@ def fill(store: Store, responses: int, *, seed: int = 0, weeks: int = 8,
             if progress:
                 progress(counts["answers"])
 
-    counts["rows"] = bulk_load(store, counted(), defer_indexes=store.is_empty())
+    loaded = bulk_load(store, counted(), defer_indexes=store.is_empty())
     return DemoResult(counts["conversations"], counts["answers"], counts["ratings"],
-                      counts["rows"])
+                      loaded.rows, loaded)
