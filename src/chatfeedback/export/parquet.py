@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -28,7 +28,7 @@ SCHEMA = pa.schema([
 assert tuple(SCHEMA.names) == ANALYSIS_COLUMNS == COLUMNS
 
 
-def write_parquet(batches: Iterable[list[tuple[Any, ...]]], out: str | BinaryIO) -> int:
+def write_parquet(batches: Iterable[Sequence[Sequence[Any]]], out: str | BinaryIO) -> int:
     """Write batches of tuples in ``SCHEMA`` order (see
     :func:`chatfeedback.store.columns.iter_rated_answer_batches`) to ``out`` as Parquet
     (zstd); returns the row count. Memory holds one batch at a time."""
@@ -43,7 +43,7 @@ def write_parquet(batches: Iterable[list[tuple[Any, ...]]], out: str | BinaryIO)
     return count
 
 
-def _batch(rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
+def _batch(rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
     arrays = []
     for field, values in zip(SCHEMA, zip(*rows, strict=True), strict=True):
         if field.name == "tags":

@@ -8,7 +8,7 @@ go out in seconds rather than minutes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ TIME_COLUMNS = ("created_at", "rated_at")  # str on SQLite (UTC), aware datetime
 @_db_errors
 def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
                               until: datetime | None = None, model: str | None = None,
-                              batch: int = 50_000) -> Iterator[list[tuple[Any, ...]]]:
+                              batch: int = 50_000) -> Iterator[Sequence[Sequence[Any]]]:
     """Lists of up to ``batch`` tuples in :data:`COLUMNS` order, oldest rating first."""
     sqlite = store.engine.dialect.name == "sqlite"
 
@@ -57,4 +57,4 @@ def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
     with store.engine.connect() as conn:
         result = conn.execution_options(stream_results=True).execute(query)
         while rows := result.fetchmany(batch):
-            yield [tuple(r) for r in rows]
+            yield rows  # Row objects are tuples already
