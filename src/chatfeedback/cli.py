@@ -6,8 +6,8 @@ import os
 import socket
 import subprocess
 import sys
-import tomllib
 import time
+import tomllib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path

@@ -199,8 +199,8 @@ def write_training(store: Store, fmt: str, out: TextIO, *, since: datetime | Non
     summary = Summary(fmt)
     summary.no_consent = count_without_consent(store, since=since, until=until, model=model)
     conversations = iter_conversations(store, since=since, until=until, model=model)
-    for row in BUILDERS[fmt](conversations, summary):
-        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    out.writelines(json.dumps(row, ensure_ascii=False) + "\n"
+                   for row in BUILDERS[fmt](conversations, summary))
     if fmt == "dpo" and not summary.pairs:
         summary.notes.append("no pairs: regenerate answers and rate the versions differently "
                              "to get DPO pairs")
