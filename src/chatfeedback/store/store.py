@@ -410,11 +410,14 @@ class Store:
             return
         unseen = messages.c.id.in_(ids) & messages.c.shown_at.is_(None)
         with self._write() as conn:
-            first = conn.execute(select(messages.c.created_at, messages.c.model).where(
-                unseen & (messages.c.role == "assistant"))).all()
-            conn.execute(update(messages).where(unseen).values(shown_at=now()))
-            for created_at, model in first:
-                stats.count_answers(conn, created_at, model, shown=1)
+            # RETURNING: exactly the rows this statement marked, also when two sessions
+            # mark the same answer at once, feed the exposure counter.
+            first = conn.execute(update(messages).where(unseen).values(shown_at=now())
+                                 .returning(messages.c.role, messages.c.created_at,
+                                            messages.c.model)).all()
+            for role, created_at, model in first:
+                if role == "assistant":
+                    stats.count_answers(conn, created_at, model, shown=1)
 
     @_db_errors
     def recover_interrupted(self, stale_after: float = 30.0,
