@@ -24,10 +24,10 @@ import openai
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.openai_server import OpenAIServer, Script  # noqa: E402
+from tests.openai_server import OpenAIServer, Script
 
-from chatfeedback.chat import ChatService  # noqa: E402
-from chatfeedback.config import ModelConfig, Settings  # noqa: E402
+from chatfeedback.chat import ChatService
+from chatfeedback.config import ModelConfig, Settings
 
 
 def raw_sdk(client: openai.OpenAI, messages: list[dict[str, str]]) -> tuple[float, int]:
