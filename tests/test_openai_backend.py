@@ -346,3 +346,26 @@ def test_run_exits_2_on_a_bad_model_entry(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert result.stderr.strip() == ("Error: model 'llama': api_key_env names the environment "
                                      "variable CF_TEST_UNSET_KEY, which is not set")
+
+
+def test_retry_after_forms_and_public_url():
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    from chatfeedback.backends.openai import public_url, retry_after
+
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 28 <= retry_after({"retry-after": later}) <= 31
+    assert retry_after({"retry-after": "12"}) == 12.0
+    assert retry_after({"retry-after-ms": "2500"}) == 2.5
+    assert retry_after({"retry-after": "soon"}) is None and retry_after({}) is None
+    assert public_url("https://user:pw@llm.example.org:8443/v1/") == \
+        "https://llm.example.org:8443/v1"
+
+
+def test_credentials_in_base_url_are_not_stored_or_shown(make_service):
+    url = refusing_url().replace("http://", "http://user:hunter22@")
+    service = make_service(model_entry(url))
+    _, reply, _ = ask(service, "hi")
+    assert "hunter22" not in reply.message.error
+    assert "hunter22" not in json.dumps(reply.message.settings)
