@@ -13,7 +13,7 @@ from .consent import apply_to_new, consent_toggle
 from .context import current_user, service
 from .models import model_picker, picked_model
 from .rating import rating_widget, remember
-from .versions import answer_controls, refresh_after_stop, streamed, take_regenerate
+from .versions import answer_controls, take_regenerate
 
 PARAM = "c"
 SHOWN_TURNS = "cf_shown_turns"  # conversation id -> how many of its latest turns to render
@@ -185,8 +185,6 @@ def regenerate(history: list[Message], prompt: str | None) -> Message | None:
 
 def stream_answer(answer: Message, *, editable: bool = True) -> None:
     """Stream a new answer row into the chat; a stop or a failure keeps what arrived."""
-    with st.sidebar:  # last in the sidebar: the chat keeps the same layout on every run
-        refresh_after_stop(answer.id)
     with st.chat_message("assistant"):
         reply = service().reply(answer)
         try:
@@ -201,4 +199,3 @@ def stream_answer(answer: Message, *, editable: bool = True) -> None:
             st.caption("Stopped")
         answer_controls(answer)
         rating_widget(answer, editable=editable)
-        streamed(answer.id)

@@ -1,5 +1,4 @@
-"""Under each answer: the version switcher (‹ 2/3 ›), Regenerate, what produced it, and the
-refresh that completes the page after the chat input's stop button."""
+"""Under each answer: the version switcher (‹ 2/3 ›), Regenerate, and what produced it."""
 
 from __future__ import annotations
 
@@ -68,26 +67,3 @@ def answer_controls(message: Message) -> None:
         if message.status != "streaming":
             st.caption(describe(message), width="content")
 
-
-def _done_key(answer_id: str) -> str:
-    return f"cf_streamed_{answer_id}"
-
-
-def streamed(answer_id: str) -> None:
-    """Mark the page run that streamed ``answer_id`` as having shown all of it."""
-    st.session_state[_done_key(answer_id)] = True
-
-
-@st.fragment(run_every=1.5)
-def refresh_after_stop(answer_id: str) -> None:
-    """Rendered before an answer streams. The stop button ends the page run where it stands:
-    the answer is saved as stopped, but its status, Regenerate and rating are not shown, and
-    the browser keeps only this fragment's timer. Its next tick reruns the page in full."""
-    if st.session_state.get(_done_key(answer_id)):
-        return
-    try:
-        status = service().store.message(answer_id).status
-    except ChatfeedbackError:
-        return  # the database is away: try again at the next tick
-    if status != "streaming":
-        st.rerun()
