@@ -119,3 +119,23 @@ def test_export_page_files_match_the_cli(store):
     assert [(r["prompt"], r["rating"]) for r in table] == [("2+2, ünï?", 1)]
     kto = [json.loads(x) for x in export_bytes(store, "kto").decode().splitlines()]
     assert [(r["completion"][0]["content"], r["label"]) for r in kto] == [("4", True)]
+
+
+def test_imported_conversations_go_to_their_owner(app_as, db_url, tmp_path):
+    from click.testing import CliRunner
+
+    from chatfeedback.cli import main
+
+    logs = tmp_path / "logs.jsonl"
+    logs.write_text(json.dumps({"messages": [{"role": "user", "content": "imported q"},
+                                             {"role": "assistant", "content": "imported a"}]})
+                    + "\n")
+    result = CliRunner().invoke(main, ["import", str(logs), "--owner", "Alice@Example.org",
+                                       "--db", db_url])
+    assert result.exit_code == 0, result.output
+    conv = result.stdout.strip()
+    alice = app_as("alice@example.org", query={"c": conv})
+    assert [m.markdown[0].value for m in alice.chat_message] == ["imported q", "imported a"]
+    assert alice.sidebar.button(key=f"conv_{conv}").label == "imported q"
+    bob = app_as("bob@example.org", query={"c": conv})
+    assert [e.value for e in bob.error] == ["Conversation not found"]

@@ -279,9 +279,12 @@ def demo(responses: int, seed: int, weeks: int, rated_share: float, config: str 
 
 @main.command("import", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--owner", metavar="EMAIL",
+              help="With sign-in on: the user whose sidebar lists them (default: nobody's, "
+                   "seen only without sign-in).")
 @config_option
 @db_option
-def import_(file: str, config: str | None, db: str | None) -> None:
+def import_(file: str, owner: str | None, config: str | None, db: str | None) -> None:
     """Import conversations from JSON Lines in the OpenAI chat format, one a line:
     {"messages": [{"role": "user", "content": "..."}, ...], "model": "...", "metadata": {}}
     (model and metadata optional). Prints each new conversation id, one a line: open it
@@ -291,13 +294,14 @@ def import_(file: str, config: str | None, db: str | None) -> None:
     \b
     Example:
         chatfeedback import logs.jsonl --db sqlite:///chatfeedback.db
-        cat logs.jsonl | chatfeedback import -
+        cat logs.jsonl | chatfeedback import - --owner rater@example.org
     """
     store = open_store(config, db)
     imported = failed = 0
     try:
         with click.open_file(file, "rb") as lines:
-            for outcome in import_lines(store, lines):
+            for outcome in import_lines(store, lines,
+                                        owner=owner.strip().lower() if owner else None):
                 if outcome.error:
                     failed += 1
                     click.echo(f"{file}:{outcome.line}: {outcome.error}", err=True)
