@@ -146,6 +146,9 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.url = engine.url.render_as_string(hide_password=True)
+        # SQLite: this process's writers queue here, so that at most one of them waits in
+        # SQLite's busy handler, which polls and can starve a writer among dozens.
+        self._writers = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -191,7 +194,11 @@ class Store:
     def _write(self) -> Iterator[Connection]:
         """A write transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE)
         so that concurrent writers wait for each other instead of failing."""
-        with self.engine.connect() as conn:
+        if self._writers is None:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        with self._writers, self.engine.connect() as conn:
             conn.execution_options(chatfeedback_write=True)
             with conn.begin():
                 yield conn
