@@ -122,8 +122,9 @@ def _usable(answer: dict[str, Any], summary: Summary) -> bool:
     return True
 
 
-def kto_rows(conversations: Iterable[list[dict[str, Any]]],
-             summary: Summary) -> Iterator[dict[str, Any]]:
+def _labelled(conversations: Iterable[list[dict[str, Any]]],
+              summary: Summary) -> Iterator[tuple[_Conversation, dict[str, Any], bool]]:
+    """Each usable answer with its polarity, counted; neutral ones are counted and left out."""
     for rows in conversations:
         conv = _Conversation(rows)
         for answer in conv.answers:
@@ -133,13 +134,19 @@ def kto_rows(conversations: Iterable[list[dict[str, Any]]],
             if label is None:
                 summary.neutral += 1
                 continue
-            summary.rows += 1
             if label:
                 summary.positives += 1
             else:
                 summary.negatives += 1
-            yield {"prompt": conv.prompt(answer),
-                   "completion": [_message("assistant", answer["content"])], "label": label}
+            yield conv, answer, label
+
+
+def kto_rows(conversations: Iterable[list[dict[str, Any]]],
+             summary: Summary) -> Iterator[dict[str, Any]]:
+    for conv, answer, label in _labelled(conversations, summary):
+        summary.rows += 1
+        yield {"prompt": conv.prompt(answer),
+               "completion": [_message("assistant", answer["content"])], "label": label}
 
 
 def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
@@ -171,21 +178,11 @@ def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
 
 def sft_rows(conversations: Iterable[list[dict[str, Any]]],
              summary: Summary) -> Iterator[dict[str, Any]]:
-    for rows in conversations:
-        conv = _Conversation(rows)
-        for answer in conv.answers:
-            if not _usable(answer, summary):
-                continue
-            label = scales.polarity(answer["scale"], answer["value"])
-            if label is None:
-                summary.neutral += 1
-            elif not label:
-                summary.negatives += 1
-            else:
-                summary.positives += 1
-                summary.rows += 1
-                yield {"messages": conv.prompt(answer)
-                       + [_message("assistant", answer["content"])]}
+    for conv, answer, label in _labelled(conversations, summary):
+        if label:
+            summary.rows += 1
+            yield {"messages": conv.prompt(answer)
+                   + [_message("assistant", answer["content"])]}
 
 
 BUILDERS = {"kto": kto_rows, "dpo": dpo_rows, "sft": sft_rows}
