@@ -202,10 +202,10 @@ def report(result: dict) -> str:
     lines = [
         (f"Measured {result['date']} on {result['machine']}; `[chat] window = "
         f"{result['window']}`; median of {result['reps']} repetitions per size after a "
-        "warm-up round, sizes interleaved. Other helpers' builds and test suites were "
-        "running on the same 2 cores (load average "
-        f"{result['loadavg'][0][0]:.1f} before, {result['loadavg'][1][0]:.1f} after), so "
-        "absolute times are noisy; the ratios come from one run."),
+        "warm-up round, sizes interleaved. Load average "
+        f"{result['loadavg'][0][0]:.1f} before, {result['loadavg'][1][0]:.1f} after (the "
+        "benchmark's own browser and servers count too; above ~2 other work shared the "
+        "2 cores and absolute times are noisy); the ratios come from one run."),
         "",
         "| turns | load (ms) | click-to-saved (ms) | comment save (ms) | new prompt (ms) |",
         "|---:|---:|---:|---:|---:|",
