@@ -19,6 +19,7 @@ from chatfeedback.store.schema import (
     messages,
     rating_counts,
     ratings,
+    shown_rated_counts,
     tag_counts,
 )
 from chatfeedback.store.stats import day_of
@@ -88,7 +89,17 @@ def _shake(store: Store, seed: int) -> None:
         else:
             store.annotate(message_id, tags=rng.sample(["Wrong", "Clear", "Too long"], 2),
                            comment="changed")
-    store.mark_shown(unshown[:10])
+    # rated before being shown (the API allows it): counted as "rated among shown" only
+    # once shown; some of them stay unshown and must never count
+    for message_id in unshown[10:30]:
+        store.rate(message_id, rng.randint(0, 1), scale="thumbs")
+    store.mark_shown(unshown[:20])
+    # a rating moved to another scale, and a regenerated version (new, unshown, unrated)
+    message_id, scale = next((m, s) for m, s in rated if s != "stars")
+    store.rate(message_id, 5, scale="stars")
+    answer = store.message(message_id)
+    store.add_message(answer.conversation_id, "assistant", "again", parent_id=answer.parent_id,
+                      model=answer.model)
 
 
 def _brute(store: Store, f: Filters) -> dict:
@@ -100,7 +111,8 @@ def _brute(store: Store, f: Filters) -> dict:
     with store.engine.connect() as conn:
         rows = conn.execute(select(ratings).where(ratings.c.value.is_not(None))).mappings().all()
         answers = conn.execute(select(messages.c.created_at, messages.c.model,
-                                      messages.c.shown_at)
+                                      messages.c.shown_at, ratings.c.scale, ratings.c.value)
+                               .outerjoin(ratings, ratings.c.message_id == messages.c.id)
                                .where(messages.c.role == "assistant")).all()
         convs = conn.execute(select(conversations.c.created_at, conversations.c.model)).all()
     picked = [r for r in rows if in_range(r["rated_at"])
@@ -131,7 +143,10 @@ def _brute(store: Store, f: Filters) -> dict:
     return {
         "totals": (sum(1 for c in convs if in_range(c.created_at)
                        and (f.model is None or c.model == f.model)),
-                   len(chosen), sum(a.shown_at is not None for a in chosen), *tally(picked)),
+                   len(chosen), sum(a.shown_at is not None for a in chosen), *tally(picked),
+                   # rated among shown: by the answer's day, on the chosen scale
+                   sum(a.shown_at is not None and a.value is not None
+                       and (f.scale is None or a.scale == f.scale) for a in chosen)),
         "groups": {k: tally(v) for k, v in by.items()},
         "tags": dict(tags),
         "lowest": sorted(picked, key=lambda r: (r["score"], -r["rated_at"].timestamp(),
@@ -142,9 +157,13 @@ def _brute(store: Store, f: Filters) -> dict:
 def _check(analytics: Analytics, store: Store, f: Filters) -> None:
     truth = _brute(store, f)
     t = analytics.totals(f)
-    got = (t.conversations, t.answers, t.shown, t.positive, t.negative, t.rated, t.mean_score)
+    got = (t.conversations, t.answers, t.shown, t.positive, t.negative, t.rated, t.mean_score,
+           t.shown_rated)
     assert got[:6] == truth["totals"][:6]
     assert got[6] == pytest.approx(truth["totals"][6])
+    assert got[7] == truth["totals"][7] and 0 < t.shown_rated <= t.shown
+    assert t.rated_share == t.shown_rated / t.shown
+    assert t.rated_interval == wilson(t.shown_rated, t.shown)
     for g in analytics.by_model(f):
         assert (g.positive, g.negative, g.rated) == truth["groups"][("model", g.key)][:3]
         assert g.mean_score == pytest.approx(truth["groups"][("model", g.key)][3])
@@ -197,7 +216,7 @@ def test_running_totals_equal_a_rebuild(db_url):
         with store.engine.connect() as conn:
             return [sorted((tuple(r) for r in conn.execute(select(t)) if r[-1] != 0
                             and (t is not answer_counts or r.answers or r.shown)), key=str)
-                    for t in (rating_counts, tag_counts, answer_counts)]
+                    for t in (rating_counts, tag_counts, answer_counts, shown_rated_counts)]
 
     kept = snapshot()
     store.rebuild_stats()
@@ -220,3 +239,37 @@ def test_ratings_given_in_the_app_are_counted_at_once(make_service):
     svc.rate(turn.answer.id, None)
     assert analytics.totals().rated == 0
     assert analytics.by_model() == []
+
+
+def test_rated_share_is_rated_among_shown_answers(store):
+    conv = store.import_conversation([("user", "q1"), ("assistant", "a1"), ("user", "q2"),
+                                      ("assistant", "a2"), ("user", "q3"),
+                                      ("assistant", "a3")], model="m")
+    a1, a2, a3 = [m for m in store.messages(conv.id) if m.role == "assistant"]
+    analytics = Analytics(store.engine)
+    t = analytics.totals()
+    assert (t.answers, t.shown, t.shown_rated, t.rated_share) == (3, 0, 0, None)
+    store.mark_shown([a1.id, a2.id])
+    first_shown = store.message(a1.id).shown_at
+    store.mark_shown([a1.id])  # already shown: the first time is kept, counted once
+    assert store.message(a1.id).shown_at == first_shown
+    store.rate(a1.id, 1, scale="thumbs")
+    store.rate(a3.id, 0, scale="thumbs")  # rated without being shown: not rated among shown
+    t = analytics.totals()
+    assert (t.shown, t.shown_rated, t.rated_share) == (2, 1, 0.5)  # a2: shown, never rated
+    assert t.rated == 2 and t.rated_interval == wilson(1, 2)
+    assert analytics.totals(Filters(scale="faces")).shown_rated == 0
+    store.rate(a1.id, 4, scale="faces")  # moved to another scale: counted there
+    assert analytics.totals(Filters(scale="faces")).shown_rated == 1
+    assert analytics.totals(Filters(scale="thumbs")).shown_rated == 0
+    store.mark_shown([a3.id])  # rated first, shown later: now it counts
+    assert (analytics.totals().shown, analytics.totals().shown_rated) == (3, 2)
+    store.rate(a1.id, None, scale="faces")  # a cleared rating is no rating
+    assert analytics.totals().shown_rated == 1
+    assert analytics.totals(Filters(model="other")).shown == 0
+    today = day_of(first_shown)
+    assert analytics.totals(Filters(since=today + timedelta(days=1))).shown == 0
+    assert analytics.totals(Filters(until=today + timedelta(days=1))).shown_rated == 1
+    store.add_message(conv.id, "assistant", "a3 again", parent_id=a3.parent_id, model="m")
+    t = analytics.totals()  # a regenerated version is a new answer, not yet shown
+    assert (t.answers, t.shown, t.shown_rated) == (4, 3, 1)

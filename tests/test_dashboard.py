@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chatfeedback import demo
-from chatfeedback.analytics import Analytics, Filters
+from chatfeedback.analytics import Analytics, Filters, wilson
 from chatfeedback.store import Store
 
 END = datetime(2026, 11, 23, tzinfo=UTC)
@@ -42,7 +42,9 @@ def test_dashboard_shows_the_sql_figures(make_app, demo_store):
     assert metrics(at) == {
         "Conversations": f"{totals.conversations:,}", "Answers": f"{totals.answers:,}",
         "Shown": f"{totals.shown:,}", "Rated": f"{totals.rated:,}",
-        "Rated share": f"{totals.rated_share:.1%}", "Positive": f"{totals.positive_share:.1%}"}
+        "Rated share of shown": f"{totals.rated_share:.1%}",
+        "Positive": f"{totals.positive_share:.1%}"}
+    assert totals.shown_rated / totals.shown == totals.rated_share  # not rated / answers
     models_table = at.dataframe[0].value
     assert sorted(models_table["Model"]) == sorted(m.name for m in demo.MODELS)
     assert models_table["Ratings"].sum() == totals.rated
@@ -71,6 +73,26 @@ def test_filters_narrow_every_figure(make_app, demo_store):
     assert set(lowest["Rating"]) <= {"😞", "🙁", "😐", "🙂", "😀"}  # faces only
     assert set(lowest["Model"]) == {"llama-3.1-8b"}
     assert lowest["Score"].is_monotonic_increasing
+
+
+def test_rated_share_counts_shown_answers_only(make_app, store):
+    conv = store.import_conversation([x for i in range(5) for x in
+                                      (("user", f"q{i}"), ("assistant", f"a{i}"))], model="m")
+    a = [m for m in store.messages(conv.id) if m.role == "assistant"]
+    store.mark_shown([m.id for m in a[:4]])  # a[4] is never shown
+    store.rate(a[0].id, 1, scale="thumbs")
+    store.rate(a[1].id, 4, scale="stars")
+    store.rate(a[4].id, 0, scale="thumbs")  # rated, never shown: not among the shown
+    at = open_dashboard(make_app)
+    shown = metrics(at)
+    assert (shown["Answers"], shown["Shown"], shown["Rated"]) == ("5", "4", "3")
+    assert shown["Rated share of shown"] == "50.0%"  # 2 of the 4 shown answers
+    share = next(m for m in at.metric if m.label == "Rated share of shown")
+    low, high = wilson(2, 4)
+    assert "2 of the 4 answers shown" in share.help
+    assert f"{low:.1%} – {high:.1%}" in share.help
+    at.selectbox(key="dash_scale").set_value("stars").run()
+    assert metrics(at)["Rated share of shown"] == "25.0%"  # rated on stars, of all shown
 
 
 def test_small_samples_get_a_warning(make_app, store):

@@ -69,3 +69,28 @@ def test_replicas_starting_together_migrate_once(db_url):
     errors = [err for p, err in zip(procs, errs) if p.returncode != 0]
     assert errors == []
     assert Store.open(db_url, upgrade=False).revision() == Store.head()
+
+
+def test_upgrade_counts_the_rated_among_shown_answers_already_there(db_url):
+    """A database from before the rated-among-shown counter (revision 0006) gets it filled
+    from its rows on upgrade, without `db rebuild-stats`."""
+    from alembic import command
+
+    from chatfeedback.analytics import Analytics
+    from chatfeedback.store.store import alembic_config
+
+    store = Store.open(db_url)
+    conv = store.import_conversation([("user", "q1"), ("assistant", "a1"), ("user", "q2"),
+                                      ("assistant", "a2")], model="m")
+    a1, a2 = [m for m in store.messages(conv.id) if m.role == "assistant"]
+    store.mark_shown([a1.id, a2.id])
+    store.rate(a1.id, 1, scale="thumbs")
+    with store.engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    assert "shown_rated_counts" not in inspect(store.engine).get_table_names()
+    store.upgrade()
+    totals = Analytics(store.engine).totals()
+    assert (totals.shown, totals.shown_rated, totals.rated_share) == (2, 1, 0.5)
+    store.close()

@@ -1,12 +1,11 @@
 import os
 import threading
-from datetime import timedelta
 
 import pytest
 
 from chatfeedback.errors import FeedbackError, NotFound, StoreError
 from chatfeedback.ids import is_id, new_id
-from chatfeedback.store import Exposure, Store
+from chatfeedback.store import Store
 
 pytestmark = pytest.mark.all_databases
 
@@ -141,29 +140,6 @@ def test_unopenable_database_is_a_one_line_error(tmp_path):
             Store.open(f"sqlite:///{readonly}/x.db")
     finally:
         readonly.chmod(0o700)
-
-
-def test_exposure_counts_shown_answers_and_the_rated_share(store):
-    conv = store.import_conversation([("user", "q1"), ("assistant", "a1"), ("user", "q2"),
-                                      ("assistant", "a2"), ("user", "q3"),
-                                      ("assistant", "a3")], model="m")
-    a1, a2, a3 = [m for m in store.messages(conv.id) if m.role == "assistant"]
-    assert store.exposure() == Exposure(shown=0, rated=0)
-    assert store.exposure().rated_share is None
-    store.mark_shown([a1.id, a2.id])
-    first_shown = store.message(a1.id).shown_at
-    store.mark_shown([a1.id])  # already shown: the first time is kept
-    assert store.message(a1.id).shown_at == first_shown
-    store.rate(a1.id, 1, scale="thumbs")
-    store.rate(a3.id, 0, scale="thumbs")  # rated without being marked shown: not counted
-    exposure = store.exposure()
-    assert exposure == Exposure(shown=2, rated=1) and exposure.rated_share == 0.5
-    store.rate(a1.id, None, scale="thumbs")  # a cleared rating is no rating
-    assert store.exposure().rated == 0
-    assert store.exposure(model="other") == Exposure(0, 0)
-    later = first_shown + timedelta(seconds=60)
-    assert store.exposure(since=later).shown == 0
-    assert store.exposure(until=later).shown == 2
 
 
 def test_ratings_of_a_window_only(store):

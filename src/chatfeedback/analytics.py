@@ -24,7 +24,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import scales
-from .store.schema import answer_counts, conversations, messages, rating_counts, ratings, tag_counts
+from .store.schema import (
+    answer_counts,
+    conversations,
+    messages,
+    rating_counts,
+    ratings,
+    shown_rated_counts,
+    tag_counts,
+)
 from .store.store import as_utc
 
 PERIODS = ("day", "week")
@@ -149,9 +157,13 @@ class Group:
 
 @dataclass(frozen=True)
 class Totals:
+    """The dashboard's totals. Answers, shown answers and the rated among them count by the
+    day the answer was created; ratings (and the positive share) by the day of the rating."""
+
     conversations: int
     answers: int
-    shown: int
+    shown: int         # answers a person has seen (messages.shown_at)
+    shown_rated: int   # of those, how many have a rating now (on the chosen scale)
     rated: int
     positive: int
     negative: int
@@ -159,7 +171,13 @@ class Totals:
 
     @property
     def rated_share(self) -> float | None:
-        return _share(self.rated, self.answers)
+        """Rated among shown / shown: an answer nobody saw cannot be rated, and one rated
+        without being shown (through the API) is not counted."""
+        return _share(self.shown_rated, self.shown)
+
+    @property
+    def rated_interval(self) -> tuple[float, float]:
+        return wilson(self.shown_rated, self.shown)
 
     @property
     def positive_share(self) -> float | None:
@@ -260,8 +278,10 @@ class Analytics:
                 None if row[1] is None else _day(row[1]))
 
     def totals(self, f: Filters = Filters()) -> Totals:
-        """Conversations started, answers given and shown, ratings given in the range. The
-        scale filter applies to the ratings only (an unrated answer has no scale)."""
+        """Conversations started, answers created (and shown, and rated among those shown)
+        in the range, ratings given in the range. The scale filter applies to the ratings
+        and the rated among shown only: an unrated answer has no scale, so "shown" counts
+        every shown answer and the rated share on one scale is those rated on it / shown."""
         conv_where = []
         if f.since is not None:
             conv_where.append(conversations.c.created_at >= _start(f.since))
@@ -273,12 +293,16 @@ class Analytics:
         answers = select(func.coalesce(func.sum(answer_counts.c.answers), 0),
                          func.coalesce(func.sum(answer_counts.c.shown), 0)) \
             .where(*_where(answer_counts, f, scale=False))
+        shown_rated = select(func.coalesce(func.sum(shown_rated_counts.c.n), 0)) \
+            .where(*_where(shown_rated_counts, f))
         rated = select(*_counts()).where(*_where(rating_counts, f))
         with self.engine.connect() as conn:
             c = conn.execute(convs).scalar_one()
             a = conn.execute(answers).one()
+            sr = conn.execute(shown_rated).scalar_one()
             r = conn.execute(rated).one()
-        return Totals(conversations=c, answers=int(a[0]), shown=int(a[1]), rated=int(r.rated),
+        return Totals(conversations=c, answers=int(a[0]), shown=int(a[1]),
+                      shown_rated=int(sr), rated=int(r.rated),
                       positive=int(r.positive), negative=int(r.negative),
                       mean_score=_float(r.mean_score))
 

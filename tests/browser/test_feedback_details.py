@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from playwright.sync_api import expect
 
+from chatfeedback.analytics import Analytics
 from chatfeedback.store import Store
 
 from ..support import VENV_BIN, Server, wait_for_app, write_config
@@ -104,4 +105,5 @@ def test_show_earlier_and_rating_an_old_turn(page, tmp_path, db_url):
         expect(messages.nth(1).get_by_test_id("stFeedbackButtonActive")) \
             .to_have_accessible_name("Thumbs up")
     store = Store.open(db_url)
-    assert store.exposure().shown == 25 and store.exposure().rated == 1
+    totals = Analytics(store.engine).totals()
+    assert (totals.shown, totals.shown_rated) == (25, 1)

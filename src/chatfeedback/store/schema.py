@@ -129,7 +129,7 @@ rating_events = Table(
 )
 
 # Running totals for the dashboard, kept in the same transaction as the rows they count
-# (Store.rate, annotate, add_message, mark_shown) and rebuilt by ``Store.rebuild_stats``.
+# (Store.rate, annotate, add_message, import_conversation, mark_shown) and rebuilt by ``Store.rebuild_stats``.
 # They turn "aggregate a million ratings" into "sum a few thousand counters". Days are UTC.
 rating_counts = Table(
     "rating_counts", metadata,
@@ -158,4 +158,16 @@ answer_counts = Table(
     Column("model", String(200), primary_key=True),
     Column("answers", Integer, nullable=False),
     Column("shown", Integer, nullable=False),
+)
+
+# Shown answers that have a rating now (the numerator of the dashboard's rated share; its
+# denominator is answer_counts.shown). Keyed like answer_counts, by the day the answer was
+# created, so that under any date and model filter the rated among shown are a part of the
+# shown; and by the scale of the rating, for the scale filter.
+shown_rated_counts = Table(
+    "shown_rated_counts", metadata,
+    Column("day", Date, primary_key=True),             # the day the answer was created
+    Column("model", String(200), primary_key=True),    # the answer's model; "" when unknown
+    Column("scale", String(10), primary_key=True),     # the scale of its current rating
+    Column("n", Integer, nullable=False),
 )

@@ -1,9 +1,11 @@
 """Running totals behind the dashboard: counted as rows change, or rebuilt from the rows.
 
 ``rating_counts``, ``tag_counts`` and ``answer_counts`` (see schema.py) hold, per UTC day
-and model, how many ratings of each value, reason tags and answers there are. The Store
-updates them in the transaction that changes a rating or adds an answer, so the dashboard
-sums a few thousand counters instead of a million ratings. ``rebuild`` recomputes them
+and model, how many ratings of each value, reason tags and answers (and shown answers)
+there are; ``shown_rated_counts`` how many shown answers have a rating now, by the day the
+answer was created. The Store updates them in the transaction that changes a rating, adds
+an answer or shows one, so the dashboard sums a few thousand counters instead of a million
+ratings. ``rebuild`` recomputes them
 from the rows (after bulk loads, or to repair a database written by other means).
 """
 
@@ -18,7 +20,15 @@ from sqlalchemy import Connection, Date, Table, cast, delete, func, insert, sele
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .schema import answer_counts, messages, rating_counts, rating_tags, ratings, tag_counts
+from .schema import (
+    answer_counts,
+    messages,
+    rating_counts,
+    rating_tags,
+    ratings,
+    shown_rated_counts,
+    tag_counts,
+)
 
 
 def day_of(when: datetime) -> date:
@@ -70,6 +80,20 @@ def count_answers(conn: Connection, when: datetime, model: str | None, *, answer
             {"answers": answers, "shown": shown})
 
 
+def move_shown_rating(conn: Connection, answer: Any, before: str | None,
+                      after: str | None) -> None:
+    """An answer's rating went from scale ``before`` to scale ``after`` (None: no rating, or
+    a cleared one): move it between the rated-among-shown counters. ``answer`` has
+    ``created_at``, ``model`` and ``shown_at``; an answer never shown counts nowhere."""
+    if answer.shown_at is None or before == after:
+        return
+    key = dict(day=day_of(answer.created_at), model=answer.model or "")
+    if before is not None:
+        _upsert(conn, shown_rated_counts, dict(key, scale=before), {"n": -1})
+    if after is not None:
+        _upsert(conn, shown_rated_counts, dict(key, scale=after), {"n": 1})
+
+
 def day_column(conn: Connection, column: Any) -> Any:
     """SQL for the UTC day of a timestamp column, per dialect."""
     if conn.dialect.name == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
@@ -79,7 +103,7 @@ def day_column(conn: Connection, column: Any) -> Any:
 
 def rebuild(conn: Connection) -> None:
     """Recompute every counter from the ratings, tags and answers."""
-    for table in (rating_counts, tag_counts, answer_counts):
+    for table in (rating_counts, tag_counts, answer_counts, shown_rated_counts):
         conn.execute(delete(table))
     day = day_column(conn, ratings.c.rated_at)
     model = func.coalesce(ratings.c.model, "")
@@ -118,6 +142,15 @@ def rebuild(conn: Connection) -> None:
                    for d, m, a, s in conn.execute(answers)]
     if answer_rows:
         conn.execute(insert(answer_counts), answer_rows)
+    shown_rated = (select(answer_day, answer_model, ratings.c.scale, func.count())
+                   .select_from(messages.join(ratings, ratings.c.message_id == messages.c.id))
+                   .where(messages.c.role == "assistant", messages.c.shown_at.is_not(None),
+                          rated)
+                   .group_by(answer_day, answer_model, ratings.c.scale))
+    shown_rated_rows = [dict(day=_date(d), model=m, scale=s, n=n)
+                        for d, m, s, n in conn.execute(shown_rated)]
+    if shown_rated_rows:
+        conn.execute(insert(shown_rated_counts), shown_rated_rows)
 
 
 def _date(value: Any) -> date:

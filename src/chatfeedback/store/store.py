@@ -108,19 +108,6 @@ class Rating:
     rated_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Exposure:
-    """How many answers were shown to a person, and how many of those got a rating."""
-
-    shown: int
-    rated: int
-
-    @property
-    def rated_share(self) -> float | None:
-        """The share of shown answers that were rated (None when none were shown)."""
-        return self.rated / self.shown if self.shown else None
-
-
 ANSWER_FIELDS = {"model", "backend", "settings", "system_prompt", "ttft_ms", "latency_ms",
                  "prompt_tokens", "completion_tokens", "total_tokens", "finish_reason",
                  "error"}
@@ -420,11 +407,17 @@ class Store:
             # RETURNING: exactly the rows this statement marked, also when two sessions
             # mark the same answer at once, feed the exposure counter.
             first = conn.execute(update(messages).where(unseen).values(shown_at=now())
-                                 .returning(messages.c.role, messages.c.created_at,
-                                            messages.c.model)).all()
-            for role, created_at, model in first:
-                if role == "assistant":
-                    stats.count_answers(conn, created_at, model, shown=1)
+                                 .returning(messages.c.id, messages.c.role,
+                                            messages.c.created_at, messages.c.model,
+                                            messages.c.shown_at)).all()
+            answers = {r.id: r for r in first if r.role == "assistant"}
+            for answer in answers.values():
+                stats.count_answers(conn, answer.created_at, answer.model, shown=1)
+            if answers:  # rated before being shown (an API client can): rated among shown now
+                rated = conn.execute(select(ratings.c.message_id, ratings.c.scale).where(
+                    ratings.c.message_id.in_(list(answers)), ratings.c.value.is_not(None)))
+                for message_id, scale in rated:
+                    stats.move_shown_rating(conn, answers[message_id], None, scale)
 
     @_db_errors
     def recover_interrupted(self, stale_after: float = 30.0,
@@ -450,9 +443,12 @@ class Store:
         scales.check(scale, value)
         when = now()
         with self._write() as conn:
+            # FOR UPDATE (PostgreSQL; SQLite has one writer): a concurrent rate or mark_shown
+            # of this answer waits, so each sees the other's rating and shown_at.
             msg = conn.execute(select(messages.c.conversation_id, messages.c.role,
-                                      messages.c.model, messages.c.system_prompt)
-                               .where(messages.c.id == message_id)).first()
+                                      messages.c.model, messages.c.system_prompt,
+                                      messages.c.created_at, messages.c.shown_at)
+                               .where(messages.c.id == message_id).with_for_update()).first()
             if msg is None:
                 raise NotFound("Message not found")
             if msg.role != "assistant":
@@ -481,6 +477,7 @@ class Store:
                 .mappings().one()
             stats.count_rating(conn, old, -1)
             stats.count_rating(conn, row, +1)
+            stats.move_shown_rating(conn, msg, _rated_scale(old), _rated_scale(row))
         return _rating(row)
 
     @_db_errors
@@ -565,21 +562,6 @@ class Store:
         """The audit trail, oldest first, streamed."""
         query = select(rating_events).order_by(rating_events.c.id)
         yield from self._stream(query, batch)
-
-    @_db_errors
-    def exposure(self, *, since: datetime | None = None, until: datetime | None = None,
-                 model: str | None = None) -> Exposure:
-        """Answers first shown to a person in [``since``, ``until``) (optionally of one
-        model), and how many of them have a rating now: the denominator that makes
-        "90 % positive" honest."""
-        query = (select(func.count(), func.count(ratings.c.value))
-                 .select_from(messages)
-                 .outerjoin(ratings, ratings.c.message_id == messages.c.id)
-                 .where(messages.c.role == "assistant", messages.c.shown_at.is_not(None)))
-        query = in_window(query, messages.c.shown_at, since, until, model)
-        with self.engine.connect() as conn:
-            shown, rated = conn.execute(query).one()
-        return Exposure(shown=shown, rated=rated)
 
     @_db_errors
     def iter_rated_answers(self, *, since: datetime | None = None,
@@ -701,6 +683,11 @@ def _message(row: Any, siblings: int = 1) -> Message:
     for key in ("created_at", "updated_at", "shown_at"):
         data[key] = as_utc(data[key])
     return Message(**data, siblings=siblings)
+
+
+def _rated_scale(row: Any) -> str | None:
+    """The scale of a ratings row that holds a rating (None: no row, or a cleared one)."""
+    return None if row is None or row["value"] is None else row["scale"]
 
 
 def _rating(row: Any) -> Rating:

@@ -78,13 +78,19 @@ def filters_row(models: list[str], first: date | None, last: date | None) -> tup
                    scale=None if scale == ALL else scale), period
 
 
-def totals_row(t: Totals) -> None:
+def totals_row(t: Totals, scale: str | None = None) -> None:
     cols = st.columns(6)
     cols[0].metric("Conversations", f"{t.conversations:,}")
     cols[1].metric("Answers", f"{t.answers:,}")
     cols[2].metric("Shown", f"{t.shown:,}", help="Answers a person has seen (exposure).")
     cols[3].metric("Rated", f"{t.rated:,}", help="Ratings given in the date range.")
-    cols[4].metric("Rated share", _pct(t.rated_share), help="Rated / answers.")
+    low, high = t.rated_interval
+    cols[4].metric("Rated share of shown", _pct(t.rated_share),
+                   help=f"{t.shown_rated:,} of the {t.shown:,} answers shown have a rating now"
+                        f"{'' if scale is None else f' on the {scale} scale'} (answers "
+                        "written in the date range; an answer rated without being shown "
+                        "does not count). 95 % interval (Wilson): "
+                        + (f"{low:.1%} – {high:.1%}." if t.shown else "–."))
     cols[5].metric("Positive", _pct(t.positive_share),
                    help=f"95 % interval (Wilson): {_interval(t)}. Mean 0-1 score: "
                         f"{'–' if t.mean_score is None else f'{t.mean_score:.2f}'}.")
@@ -197,7 +203,7 @@ def render() -> None:
     with_comment = cols[1].toggle("Lowest-rated: only answers with a comment",
                                   key="dash_with_comment")
     fig = _figures(database, filters, period, with_comment)
-    totals_row(fig.totals)
+    totals_row(fig.totals, filters.scale)
     if filters.scale is None:
         st.caption("Thumbs, faces and stars side by side: 👍, 4-5 faces or stars count as "
                    "positive; 👎, 1-2 as negative; 3 as neutral (not positive). Mean scores "
