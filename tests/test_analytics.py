@@ -4,6 +4,7 @@ brute-force count of the raw rows, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -273,3 +274,38 @@ def test_rated_share_is_rated_among_shown_answers(store):
     store.add_message(conv.id, "assistant", "a3 again", parent_id=a3.parent_id, model="m")
     t = analytics.totals()  # a regenerated version is a new answer, not yet shown
     assert (t.answers, t.shown, t.shown_rated) == (4, 3, 1)
+
+
+def test_rating_and_showing_an_answer_at_once_count_it_once(db_url):
+    """A rating saved while another session marks the answer shown (two transactions at
+    once on PostgreSQL): the answer counts as rated among shown exactly once."""
+    store = Store.open(db_url)
+    conv = store.import_conversation([x for i in range(40) for x in
+                                      (("user", f"q{i}"), ("assistant", f"a{i}"))], model="m")
+    answers = [m.id for m in store.messages(conv.id) if m.role == "assistant"]
+    errors: list[BaseException] = []
+
+    def both(message_id: str) -> None:
+        start = threading.Barrier(2)
+
+        def run(action) -> None:
+            try:
+                start.wait()
+                action()
+            except BaseException as exc:  # noqa: BLE001 - reported by the assert below
+                errors.append(exc)
+
+        pair = [threading.Thread(target=run, args=(lambda: store.mark_shown([message_id]),)),
+                threading.Thread(target=run, args=(
+                    lambda: store.rate(message_id, 1, scale="thumbs"),))]
+        for t in pair:
+            t.start()
+        for t in pair:
+            t.join()
+
+    for message_id in answers:
+        both(message_id)
+    assert errors == []
+    t = Analytics(store.engine).totals()
+    assert (t.shown, t.shown_rated, t.rated) == (40, 40, 40)
+    store.close()

@@ -42,7 +42,7 @@ def test_dashboard_shows_the_sql_figures(make_app, demo_store):
     assert metrics(at) == {
         "Conversations": f"{totals.conversations:,}", "Answers": f"{totals.answers:,}",
         "Shown": f"{totals.shown:,}", "Rated": f"{totals.rated:,}",
-        "Rated share of shown": f"{totals.rated_share:.1%}",
+        "Rated / shown": f"{totals.rated_share:.1%}",
         "Positive": f"{totals.positive_share:.1%}"}
     assert totals.shown_rated / totals.shown == totals.rated_share  # not rated / answers
     models_table = at.dataframe[0].value
@@ -86,13 +86,13 @@ def test_rated_share_counts_shown_answers_only(make_app, store):
     at = open_dashboard(make_app)
     shown = metrics(at)
     assert (shown["Answers"], shown["Shown"], shown["Rated"]) == ("5", "4", "3")
-    assert shown["Rated share of shown"] == "50.0%"  # 2 of the 4 shown answers
-    share = next(m for m in at.metric if m.label == "Rated share of shown")
+    assert shown["Rated / shown"] == "50.0%"  # 2 of the 4 shown answers
+    share = next(m for m in at.metric if m.label == "Rated / shown")
     low, high = wilson(2, 4)
     assert "2 of the 4 answers shown" in share.help
     assert f"{low:.1%} – {high:.1%}" in share.help
     at.selectbox(key="dash_scale").set_value("stars").run()
-    assert metrics(at)["Rated share of shown"] == "25.0%"  # rated on stars, of all shown
+    assert metrics(at)["Rated / shown"] == "25.0%"  # rated on stars, of all shown
 
 
 def test_small_samples_get_a_warning(make_app, store):

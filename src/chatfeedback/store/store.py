@@ -410,13 +410,17 @@ class Store:
                                  .returning(messages.c.id, messages.c.role,
                                             messages.c.created_at, messages.c.model,
                                             messages.c.shown_at)).all()
-            answers = {r.id: r for r in first if r.role == "assistant"}
+            # Counters in key order: two sessions showing answers at once lock them in the
+            # same order (PostgreSQL), so neither waits for the other in a deadlock.
+            answers = {r.id: r for r in sorted((r for r in first if r.role == "assistant"),
+                                               key=_counter_key)}
             for answer in answers.values():
                 stats.count_answers(conn, answer.created_at, answer.model, shown=1)
             if answers:  # rated before being shown (an API client can): rated among shown now
                 rated = conn.execute(select(ratings.c.message_id, ratings.c.scale).where(
                     ratings.c.message_id.in_(list(answers)), ratings.c.value.is_not(None)))
-                for message_id, scale in rated:
+                for message_id, scale in sorted(rated, key=lambda r: (
+                        _counter_key(answers[r.message_id]), r.scale)):
                     stats.move_shown_rating(conn, answers[message_id], None, scale)
 
     @_db_errors
@@ -683,6 +687,11 @@ def _message(row: Any, siblings: int = 1) -> Message:
     for key in ("created_at", "updated_at", "shown_at"):
         data[key] = as_utc(data[key])
     return Message(**data, siblings=siblings)
+
+
+def _counter_key(answer: Any) -> tuple[Any, str]:
+    """The running-total key of an answer: its day and model."""
+    return stats.day_of(answer.created_at), answer.model or ""
 
 
 def _rated_scale(row: Any) -> str | None:

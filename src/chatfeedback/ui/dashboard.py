@@ -85,7 +85,7 @@ def totals_row(t: Totals, scale: str | None = None) -> None:
     cols[2].metric("Shown", f"{t.shown:,}", help="Answers a person has seen (exposure).")
     cols[3].metric("Rated", f"{t.rated:,}", help="Ratings given in the date range.")
     low, high = t.rated_interval
-    cols[4].metric("Rated share of shown", _pct(t.rated_share),
+    cols[4].metric("Rated / shown", _pct(t.rated_share),
                    help=f"{t.shown_rated:,} of the {t.shown:,} answers shown have a rating now"
                         f"{'' if scale is None else f' on the {scale} scale'} (answers "
                         "written in the date range; an answer rated without being shown "
