@@ -72,6 +72,43 @@ def test_every_earlier_turn_is_sent(make_service, openai_server):
         {"role": "user", "content": "three"}]
 
 
+def test_failed_turns_are_left_out_and_roles_alternate(make_service, openai_server):
+    """A failed answer's prompt and partial text are not sent; a stopped answer's text is."""
+    openai_server.reply(
+        Script(text="Fine."),
+        Script(status=500, error="the GPU fell over"),                 # error, no text
+        Script(text="Half an", finish_reason=None, done=False),        # error after text
+        Script(text=["Stopped ", "here ", "and ", "more"], delay=0.2),  # stopped by the user
+        Script(text="Last."))
+    service = make_service(model_entry(openai_server.base_url, system_prompt="S"))
+    turn, _, _ = ask(service, "one")
+    conv = turn.conversation.id
+    assert ask(service, "two", conv)[1].message.status == "error"
+    assert ask(service, "three", conv)[1].message.content == "Half an"
+    stopped = service.reply(service.send(conv, "four").answer)
+    for piece in stopped:
+        if "here" in stopped.text:
+            stopped.stop()
+    assert (stopped.message.status, stopped.message.content) == ("stopped", "Stopped here ")
+    ask(service, "five", conv)
+    assert openai_server.requests[-1].messages == [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "one"}, {"role": "assistant", "content": "Fine."},
+        {"role": "user", "content": "four"}, {"role": "assistant", "content": "Stopped here "},
+        {"role": "user", "content": "five"}]
+    # the failed turns were asked with the same rule: each request alternates
+    for request in openai_server.requests:
+        roles = [m["role"] for m in request.messages if m["role"] != "system"]
+        assert roles == ["user", "assistant"] * (len(roles) // 2) + ["user"]
+    # regenerating a failed answer sends the history of its own turn
+    again = service.reply(service.regenerate(service.store.messages(conv)[3].id))
+    list(again)
+    assert openai_server.requests[-1].messages == [
+        {"role": "system", "content": "S"},
+        {"role": "user", "content": "one"}, {"role": "assistant", "content": "Fine."},
+        {"role": "user", "content": "two"}]
+
+
 def test_key_and_header_values_are_sent_but_never_stored(make_service, openai_server,
                                                          monkeypatch, store):
     monkeypatch.setenv("TEST_LLM_KEY", "sk-secret-value-123")
