@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from .store import Conversation, Message, Rating, Store
 SAVE_EVERY = 1.0      # seconds between saves of a streaming answer's partial text
 STALE_AFTER = 5.0     # a "streaming" answer not saved for this long lost its server
 COALESCE = 0.03       # seconds of tokens gathered into one UI update
+_TEXT, _END, _ERROR, _STOP = "text", "end", "error", "stop"  # what the pump thread queues
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,12 @@ def history_for(answer: Message, messages: list[Message]) -> list[dict[str, str]
 class Reply:
     """Iterate to stream an answer's text; the answer is saved as it streams and, at the
     end, with its status (complete, stopped or error), timing and usage.
-    After iteration, :attr:`message` is the saved answer."""
+    After iteration, :attr:`message` is the saved answer.
+
+    The backend's stream is read in a thread of its own and handed over through a queue, so
+    that the reader is never stuck in the model's silence: :meth:`stop` ends the answer at
+    once, also before the first token, and :meth:`pieces` lets a reader look around while
+    it waits (a web page checks for its Stop button)."""
 
     def __init__(self, service: ChatService, answer: Message, history: list[dict[str, str]],
                  backend: Backend) -> None:
@@ -75,11 +82,16 @@ class Reply:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._saving = threading.Lock()
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._idle: float | None = None
         self._stream = self._run()
 
     def stop(self) -> None:
-        """Ask the stream to end after the current piece; the answer is saved as stopped."""
+        """End the answer now, even while the model is silent; it is saved as stopped with
+        the text so far. The model's connection is closed when its next piece arrives (a
+        blocking read cannot be cut from another thread)."""
         self._stop.set()
+        self._queue.put((_STOP, None))
 
     def close(self) -> None:
         """End an abandoned stream now (e.g. the page stopped it); saved as stopped."""
@@ -91,6 +103,13 @@ class Reply:
         self._stream.close()
 
     def __iter__(self) -> Iterator[str]:
+        return self._stream
+
+    def pieces(self, idle: float) -> Iterator[str]:
+        """Like iterating, but also yields ``""`` after each ``idle`` seconds without new
+        text (text held back for coalescing is yielded then too), so that the reader gets
+        control back while the model is silent."""
+        self._idle = idle
         return self._stream
 
     def _save_every_second(self) -> None:
@@ -107,8 +126,30 @@ class Reply:
                 except ChatfeedbackError as exc:  # kept; the final save reports for real
                     self.save_error = str(exc)
 
-    def _run(self) -> Iterator[str]:
+    def _pump(self) -> None:
+        """Read the backend's stream into the queue (in its own thread), ending with what
+        ended it and the Generation's final numbers. After a stop it closes the stream at
+        the next piece, which closes the model's connection."""
         generation = Generation()
+        stream = self._backend.stream(self._history, generation)
+        try:
+            for piece in stream:
+                if self._stop.is_set():
+                    return
+                self._queue.put((_TEXT, piece))
+            self._queue.put((_END, replace(generation)))
+        except BackendError as exc:
+            self._queue.put((_ERROR, (str(exc), replace(generation))))
+        except Exception as exc:  # noqa: BLE001 - a plugin bug must not lose the answer
+            self._queue.put((_ERROR, (f"the model backend failed: {type(exc).__name__}: "
+                                      f"{exc}", replace(generation))))
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    def _run(self) -> Iterator[str]:
+        generation = Generation()  # a stopped answer has no finish reason nor usage
         started = time.perf_counter()
         ttft: float | None = None
         last_yield = started
@@ -116,30 +157,38 @@ class Reply:
         status, error = "stopped", None  # what it is if the reader walks away mid-stream
         threading.Thread(target=self._save_every_second, name=f"save-{self.message.id}",
                          daemon=True).start()
+        threading.Thread(target=self._pump, name=f"stream-{self.message.id}",
+                         daemon=True).start()
         try:
-            try:
-                for piece in self._backend.stream(self._history, generation):
-                    if not piece:
-                        continue
-                    clock = time.perf_counter()
-                    if ttft is None:
-                        ttft = (clock - started) * 1000
-                    self.text += piece
-                    pending += piece
-                    if clock - last_yield >= COALESCE or len(self.text) == len(piece):
-                        yield pending
-                        pending, last_yield = "", clock
-                    if self._stop.is_set():
-                        break
-                else:
-                    status = "complete"
-            except BackendError as exc:
-                status, error = "error", str(exc)
-            except Exception as exc:  # noqa: BLE001 - a plugin bug must not lose the answer
-                status, error = "error", f"the model backend failed: {type(exc).__name__}: {exc}"
+            while not self._stop.is_set():
+                try:
+                    kind, value = self._queue.get(timeout=self._idle)
+                except queue.Empty:
+                    yield pending  # "" when nothing is held back: the reader's turn
+                    pending, last_yield = "", time.perf_counter()
+                    continue
+                if kind == _STOP:
+                    break
+                if kind == _END:
+                    status, generation = "complete", value
+                    break
+                if kind == _ERROR:
+                    (status, (error, generation)) = "error", value
+                    break
+                if not value:
+                    continue
+                clock = time.perf_counter()
+                if ttft is None:
+                    ttft = (clock - started) * 1000
+                self.text += value
+                pending += value
+                if clock - last_yield >= COALESCE or len(self.text) == len(value):
+                    yield pending
+                    pending, last_yield = "", clock
             if pending:  # the last coalesced piece, also when the stream failed after it
                 yield pending
         finally:
+            self._stop.set()  # the pump closes the model's stream at its next piece
             self._finish(status, error, generation, started, ttft)
 
     def _finish(self, status: str, error: str | None, generation: Generation, started: float,

@@ -63,24 +63,38 @@ def run_scenario(page, tmp_path, db_url) -> None:
             box.press("Enter")
             expect(messages.nth(7)).to_contain_text("word3", timeout=15_000)
             page.get_by_test_id("stChatInputStopButton").click()
+            # right after the stop, with no other action: the answer shows as stopped, with
+            # Regenerate and its rating, and the chat input is usable again
+            expect(messages.nth(7)).to_contain_text("Stopped", timeout=5_000)
+            expect(messages.nth(7).get_by_role("button", name="Regenerate")).to_be_visible(
+                timeout=5_000)
+            expect(messages.nth(7).get_by_test_id("stFeedback")).to_be_visible(timeout=5_000)
             wait_for_app(page)
-            deadline = time.monotonic() + 10
-            while stored(db_url)[7].status == "streaming" and time.monotonic() < deadline:
-                time.sleep(0.1)
             answer = stored(db_url)[7]
             assert answer.status == "stopped"
             assert answer.content.startswith("word0 word1 word2 word3")
             assert "word39" not in answer.content
+            deadline = time.monotonic() + 10
             while model.abandoned == 0 and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert model.abandoned == 1  # the HTTP stream was closed too
-            # the stopped run ends where it stood; the next run shows the answer's status,
-            # Regenerate and rating
-            page.reload()
+            expect(messages).to_have_count(8)  # the stopped prompt was not sent again
+            expect(page.get_by_test_id("stChatInputTextArea")).to_be_enabled()
+            expect(page.get_by_test_id("stSidebar")).to_contain_text("first")
+
+            # a stop while the model is still silent (no first token yet) acts at once
+            model.reply(Script(text="Too late.", first_delay=30))
+            box.fill("slow one")
+            box.press("Enter")
+            expect(messages.nth(8)).to_contain_text("slow one")
+            page.wait_for_timeout(800)
+            clicked = time.monotonic()
+            page.get_by_test_id("stChatInputStopButton").click()
+            expect(messages.nth(9)).to_contain_text("Stopped", timeout=5_000)
+            expect(messages.nth(9).get_by_test_id("stFeedback")).to_be_visible(timeout=5_000)
+            assert time.monotonic() - clicked < 5
             wait_for_app(page)
-            expect(messages.nth(7)).to_contain_text("Stopped")
-            expect(messages.nth(7).get_by_role("button", name="Regenerate")).to_be_visible()
-            expect(messages.nth(7).get_by_test_id("stFeedback")).to_be_visible()
+            assert (stored(db_url)[9].status, stored(db_url)[9].content) == ("stopped", "")
             expect(page.get_by_test_id("stSidebar")).to_contain_text("first")
 
             # regenerate the first answer; switch between its versions

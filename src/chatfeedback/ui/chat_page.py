@@ -13,6 +13,7 @@ from .consent import apply_to_new, consent_toggle
 from .context import current_user, service
 from .models import model_picker, picked_model
 from .rating import rating_widget, remember
+from .stop import StopException, rerun_after_stop, stoppable
 from .versions import answer_controls, take_regenerate
 
 PARAM = "c"
@@ -188,7 +189,11 @@ def stream_answer(answer: Message, *, editable: bool = True) -> None:
     with st.chat_message("assistant"):
         reply = service().reply(answer)
         try:
-            st.write_stream(reply)
+            st.write_stream(stoppable(reply))
+        except StopException:  # the Stop button: this run ends here, saved as stopped
+            reply.close()
+            rerun_after_stop()
+            raise
         finally:
             reply.close()
         answer = reply.message
