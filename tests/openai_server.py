@@ -29,6 +29,7 @@ class Script:
     text: str | list[str] = "Hello from the test model."
     delay: float = 0.0            # seconds between chunks
     first_delay: float = 0.0      # seconds before the response headers
+    first_token_delay: float = 0.0  # seconds after the headers, before the first text
     usage: dict[str, int] | None = field(
         default_factory=lambda: {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18})
     finish_reason: str | None = "stop"   # None: the stream ends without one
@@ -186,6 +187,8 @@ class OpenAIServer:
                 try:
                     self._event({**base, "choices": [{"index": 0, "delta": {
                         "role": "assistant", "content": ""}, "finish_reason": None}]})
+                    if script.first_token_delay:
+                        time.sleep(script.first_token_delay)
                     for i, piece in enumerate(script.chunks()):
                         if i and script.delay:
                             time.sleep(script.delay)

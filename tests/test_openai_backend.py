@@ -283,6 +283,41 @@ def test_close_mid_stream_closes_the_connection(make_service, openai_server):
     assert again.message.status == "complete"
 
 
+@pytest.mark.parametrize("silence", [{"first_delay": 3.0}, {"first_token_delay": 3.0}],
+                         ids=["before-headers", "before-first-token"])
+def test_stop_acts_while_the_model_is_silent(make_service, openai_server, silence):
+    """A stop before the first token ends the answer at once; the connection is closed
+    when the server's first byte arrives (a blocked read cannot be cut from elsewhere)."""
+    openai_server.reply(Script(text=["late ", "words ", "after ", "a ", "while"], delay=0.3,
+                               **silence))
+    service = make_service(model_entry(openai_server.base_url))
+    turn = service.send(None, "slow")
+    reply = service.reply(turn.answer)
+    threading.Timer(0.3, reply.stop).start()
+    started = time.monotonic()
+    assert list(reply) == []
+    assert time.monotonic() - started < 1.5  # not the 3 s of silence
+    answer = service.store.message(turn.answer.id)
+    assert (answer.status, answer.content, answer.ttft_ms) == ("stopped", "", None)
+    deadline = time.monotonic() + 10
+    while openai_server.abandoned == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert openai_server.abandoned == 1
+    time.sleep(0.5)
+    assert service.store.message(turn.answer.id).content == ""  # nothing late is saved
+
+
+def test_pieces_give_the_reader_control_while_the_model_is_silent(make_service,
+                                                                    openai_server):
+    openai_server.reply(Script(text=["a ", "b"], first_token_delay=0.6, delay=0.4))
+    service = make_service(model_entry(openai_server.base_url))
+    reply = service.reply(service.send(None, "go").answer)
+    seen = list(reply.pieces(idle=0.1))
+    text = [p for p in seen if p]
+    assert text == ["a ", "b"] and seen.count("") >= 5  # silent ~1 s: ~10 empty looks
+    assert reply.message.status == "complete"
+
+
 def test_close_before_start_is_saved_as_stopped(make_service, openai_server):
     service = make_service(model_entry(openai_server.base_url))
     turn = service.send(None, "never read")

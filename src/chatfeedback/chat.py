@@ -141,8 +141,8 @@ class Reply:
         except BackendError as exc:
             self._queue.put((_ERROR, (str(exc), replace(generation))))
         except Exception as exc:  # noqa: BLE001 - a plugin bug must not lose the answer
-            self._queue.put((_ERROR, (f"the model backend failed: {type(exc).__name__}: "
-                                      f"{exc}", replace(generation))))
+            failed = f"the model backend failed: {type(exc).__name__}: {exc}"
+            self._queue.put((_ERROR, (failed, replace(generation))))
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
@@ -173,7 +173,7 @@ class Reply:
                     status, generation = "complete", value
                     break
                 if kind == _ERROR:
-                    (status, (error, generation)) = "error", value
+                    status, (error, generation) = "error", value
                     break
                 if not value:
                     continue
