@@ -48,7 +48,9 @@ def backend_only(service: ChatService, messages: list[dict[str, str]]) -> tuple[
 
     started = time.perf_counter()
     first, count = None, 0
-    for _ in service.backend("bench").stream(messages, Generation()):
+    for piece in service.backend("bench").stream(messages, Generation()):
+        if not piece:  # a chunk without text (the role chunk)
+            continue
         first = first or time.perf_counter()
         count += 1
     return (first or started) - started, count

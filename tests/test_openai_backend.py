@@ -307,6 +307,21 @@ def test_stop_acts_while_the_model_is_silent(make_service, openai_server, silenc
     assert service.store.message(turn.answer.id).content == ""  # nothing late is saved
 
 
+def test_a_stop_closes_the_connection_at_the_next_chunk_even_without_text(make_service,
+                                                                         openai_server):
+    """A server that sends chunks without text (hidden reasoning, keep-alives) for 4 s is
+    cut at its next chunk, not at its first text."""
+    openai_server.reply(Script(text=[""] * 20 + ["text"], delay=0.2))
+    service = make_service(model_entry(openai_server.base_url))
+    reply = service.reply(service.send(None, "think").answer)
+    threading.Timer(0.3, reply.stop).start()
+    assert list(reply) == [] and reply.message.status == "stopped"
+    stopped = time.monotonic()
+    while openai_server.abandoned == 0 and time.monotonic() - stopped < 10:
+        time.sleep(0.05)
+    assert openai_server.abandoned == 1 and time.monotonic() - stopped < 2
+
+
 def test_pieces_give_the_reader_control_while_the_model_is_silent(make_service,
                                                                     openai_server):
     openai_server.reply(Script(text=["a ", "b"], first_token_delay=0.6, delay=0.4))

@@ -62,4 +62,7 @@ class Backend(ABC):
     @abstractmethod
     def stream(self, messages: list[dict[str, str]], generation: Generation) -> Iterator[str]:
         """Yield the answer's text in pieces. ``messages`` is the OpenAI chat format, system
-        prompt first. Raise :class:`~chatfeedback.errors.BackendError` on failure."""
+        prompt first. Raise :class:`~chatfeedback.errors.BackendError` on failure.
+
+        Yielding ``""`` when something arrives without text (a keep-alive, hidden reasoning)
+        is welcome: a stopped answer's stream is closed at the next thing yielded."""

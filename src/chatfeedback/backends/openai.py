@@ -137,8 +137,7 @@ class OpenAIBackend(Backend):
                 except (AttributeError, TypeError, ValueError):
                     raise BackendError(self._say("sent a malformed stream (a chunk without the "
                                                  "expected choices and delta)")) from None
-                if text:
-                    yield text
+                yield text  # also "" (a role, reasoning or usage chunk): a stop acts on it
             content_type = response.response.headers.get("content-type", "")
         if generation.finish_reason is None:
             if "text/event-stream" not in content_type:
