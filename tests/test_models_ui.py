@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from chatfeedback.export import answer_row
 from chatfeedback.store import Store
 
@@ -129,3 +133,27 @@ def test_regenerate_in_a_long_chat_keeps_the_window(make_app, db_url, openai_ser
     assert [m.markdown[0].value for m in at.chat_message] == [
         "two", "Echo: two", "three", "Three again"]
     assert "2/2" in captions(at) and at.button(key="show_earlier")
+
+
+def test_a_stop_while_the_model_is_silent_ends_the_answer_at_once(make_app, db_url,
+                                                                   openai_server):
+    """AppTest stops a run that outlives its timeout the way the Stop button does (a stop
+    request to the script runner): the run ends within a moment although the model has
+    not sent a byte, the answer is saved as stopped, and the page shows it so."""
+    openai_server.reply(Script(text="Too late.", first_delay=20))
+    config = model_entry(openai_server.base_url)
+    at = make_app(config)
+    at.chat_input[0].set_value("slow")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="timed out"):
+        at.run(timeout=1.0)
+    assert time.monotonic() - started < 3  # not the model's 20 s of silence
+    store = Store.open(db_url)
+    conv = store.list_conversations()[0].id
+    store.close()
+    _, messages = stored(db_url, conv)
+    assert [(m.content, m.status) for m in messages] == [("slow", "complete"), ("", "stopped")]
+    again = make_app(config, query={"c": conv})
+    assert "Stopped" in captions(again)
+    assert again.feedback(key=f"fb_{messages[1].id}").value is None
+    assert not again.button(key=f"regen_{messages[0].id}").disabled

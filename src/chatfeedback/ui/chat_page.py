@@ -7,13 +7,14 @@ from dataclasses import replace
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from ..chat import Reply
 from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Message
 from .consent import apply_to_new, consent_toggle
 from .context import current_user, service
 from .models import model_picker, picked_model
 from .rating import rating_widget, remember
-from .stop import StopException, rerun_after_stop, stoppable
+from .stop import on_stop, stoppable
 from .versions import answer_controls, take_regenerate
 
 PARAM = "c"
@@ -151,12 +152,14 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
     latest_only = svc.settings.feedback.mode == "latest"
     answers = [m for m in history if m.role == "assistant"]
     newest = None if prompt or not answers else answers[-1].id
-    for message in history:
-        editable = not latest_only or message.id == newest
-        if regenerated is not None and message.id == regenerated.id:
-            stream_answer(message, editable=editable)
-        else:
-            show_message(message, editable=editable)
+    reply = svc.reply(regenerated) if regenerated is not None else None
+    with on_stop(reply):
+        for message in history:
+            editable = not latest_only or message.id == newest
+            if reply is not None and message.id == reply.message.id:
+                stream_answer(reply, editable=editable)
+            else:
+                show_message(message, editable=editable)
     if prompt is None:
         return
     try:
@@ -164,12 +167,14 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
     except ChatfeedbackError as exc:
         st.error(f"Your message was not sent: {exc}")
         return
-    if conversation_id is None:
-        _open(turn.conversation.id)
-        apply_to_new(turn.conversation.id)
-    with st.chat_message("user"):
-        show_text(prompt)
-    stream_answer(turn.answer)
+    reply = svc.reply(turn.answer)
+    with on_stop(reply):
+        if conversation_id is None:
+            _open(turn.conversation.id)
+            apply_to_new(turn.conversation.id)
+        with st.chat_message("user"):
+            show_text(prompt)
+        stream_answer(reply)
 
 
 def regenerate(history: list[Message], prompt: str | None) -> Message | None:
@@ -184,18 +189,11 @@ def regenerate(history: list[Message], prompt: str | None) -> Message | None:
         return None
 
 
-def stream_answer(answer: Message, *, editable: bool = True) -> None:
-    """Stream a new answer row into the chat; a stop or a failure keeps what arrived."""
+def stream_answer(reply: Reply, *, editable: bool = True) -> None:
+    """Stream an answer into the chat (inside :func:`on_stop`); a failure keeps what
+    arrived and shows why."""
     with st.chat_message("assistant"):
-        reply = service().reply(answer)
-        try:
-            st.write_stream(stoppable(reply))
-        except StopException:  # the Stop button: this run ends here, saved as stopped
-            reply.close()
-            rerun_after_stop()
-            raise
-        finally:
-            reply.close()
+        st.write_stream(stoppable(reply))
         answer = reply.message
         service().store.mark_shown([answer.id])
         if answer.status == "error":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 from streamlit.runtime import Runtime
@@ -15,7 +16,22 @@ from ..chat import Reply
 
 IDLE = 0.1  # seconds between looks at the Stop button while the model is silent
 
-__all__ = ["IDLE", "StopException", "rerun_after_stop", "stoppable"]
+
+@contextmanager
+def on_stop(reply: Reply | None) -> Iterator[None]:
+    """Around everything from an answer row's creation to the end of its stream: if the run
+    ends in there (a Stop click, or a click that reruns the page), the answer is saved as
+    stopped with what arrived; after a Stop the page then runs again to show it."""
+    try:
+        yield
+    except StopException:
+        if reply is not None:
+            reply.close()
+        rerun_after_stop()
+        raise
+    finally:
+        if reply is not None:
+            reply.close()
 
 
 def stoppable(reply: Reply) -> Iterator[str]:
