@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from chatfeedback.store import Store, bulk
+from sqlalchemy import select
+
+from chatfeedback.store import Store, bulk, stats
 from chatfeedback.store.schema import conversations, messages, ratings
 
 T0 = datetime(2026, 11, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -50,6 +52,11 @@ def batch(first: int) -> dict:
     }
 
 
+def counters(store: Store) -> dict:
+    with store.engine.connect() as conn:
+        return {t.name: sorted(map(tuple, conn.execute(select(t)))) for t in stats.COUNTERS}
+
+
 def raw_rows(path) -> dict:
     conn = sqlite3.connect(path)
     try:
@@ -78,6 +85,10 @@ def test_the_fast_sqlite_path_stores_what_sqlalchemy_stores(tmp_path, monkeypatc
         names = {r[0] for r in conn.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"ix_messages_created_at", "ix_ratings_rated_at"} <= names
+    counted = counters(store)  # counted while the indexes were built: as a rebuild counts
+    assert all(counted.values())
+    store.rebuild_stats()
+    assert counters(store) == counted
     store.close()
     other.close()
 

@@ -26,6 +26,7 @@ from sqlalchemy import (JSON, Boolean, Connection, DateTime, String, Table, Type
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from .schema import Text, conversations, messages, rating_events, rating_tags, ratings
+from . import stats
 from .store import Store, _db_errors
 
 # Parents before children, so that foreign keys hold inside each transaction.
@@ -40,8 +41,8 @@ class Loaded:
 
     rows: int
     load_seconds: float     # generating (the caller's iterator) and inserting
-    index_seconds: float    # building deferred indexes
-    totals_seconds: float   # rebuilding the running totals
+    index_seconds: float    # building deferred indexes (while the totals are counted)
+    totals_seconds: float   # the rest of the counting, and writing the running totals
 
 
 @_db_errors
@@ -60,20 +61,34 @@ def bulk_load(store: Store,
         writer = _SQLiteWriter(conn) if conn.dialect.name == "sqlite" else None
         if writer and defer_indexes:
             writer.drop_indexes()
-        try:
-            prepared = (_prepare(batch, writer) for batch in batches)
-            for statements, rows in _one_ahead(prepared):
-                with conn.begin():
-                    for write in statements:
-                        write(conn)
-                total += rows
-            loaded = time.perf_counter()
-        finally:
-            if writer:
-                writer.close()  # recreates deferred indexes
-    indexed = time.perf_counter()
-    store.rebuild_stats()
+        with ThreadPoolExecutor(1, thread_name_prefix="bulk-load") as pool:
+            try:
+                prepared = (_prepare(batch, writer) for batch in batches)
+                for statements, rows in _one_ahead(pool, prepared):
+                    with conn.begin():
+                        for write in statements:
+                            write(conn)
+                    total += rows
+                loaded = time.perf_counter()
+                # Into a database nobody uses yet, the totals are counted on a second
+                # connection while this one builds the indexes (WAL lets one read while the
+                # other writes), each on its own core.
+                counting = pool.submit(_count, store) if writer and defer_indexes else None
+            finally:
+                if writer:
+                    writer.close()  # recreates deferred indexes
+            indexed = time.perf_counter()
+            counts = counting.result() if counting else None
+    if counts is None:
+        store.rebuild_stats()  # in one transaction: right even while others write
+    else:
+        store.replace_stats(counts)
     return Loaded(total, loaded - started, indexed - loaded, time.perf_counter() - indexed)
+
+
+def _count(store: Store) -> stats.Counts:
+    with store.engine.connect() as conn:
+        return stats.count(conn)
 
 
 Write = Callable[[Connection], Any]
@@ -104,16 +119,15 @@ def _execute(statement: Any, rows: list[dict[str, Any]], conn: Connection) -> No
     conn.execute(statement, rows)
 
 
-def _one_ahead(items: Iterator[T]) -> Iterator[T]:
-    """``items``, each made on a second thread while the caller works on the one before.
+def _one_ahead(pool: ThreadPoolExecutor, items: Iterator[T]) -> Iterator[T]:
+    """``items``, each made on the pool's thread while the caller works on the one before.
 
     numpy, pyarrow and the sqlite3 driver (while SQLite writes) release the GIL, so
     preparing the next batch overlaps writing this one on a second core."""
-    with ThreadPoolExecutor(1, thread_name_prefix="bulk-load") as pool:
+    upcoming = pool.submit(next, items, _END)
+    while (item := upcoming.result()) is not _END:
         upcoming = pool.submit(next, items, _END)
-        while (item := upcoming.result()) is not _END:
-            upcoming = pool.submit(next, items, _END)
-            yield item
+        yield item
 
 
 def _length(columns: Columns) -> int:

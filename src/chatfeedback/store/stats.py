@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Date, Table, cast, delete, func, insert, select
+from sqlalchemy import Connection, Date, Table, and_, case, cast, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -101,10 +101,26 @@ def day_column(conn: Connection, column: Any) -> Any:
     return cast(func.timezone("UTC", column), Date)
 
 
+COUNTERS = (rating_counts, tag_counts, answer_counts, shown_rated_counts)
+Counts = dict[str, list[dict[str, Any]]]  # counter table name -> its rows
+
+
 def rebuild(conn: Connection) -> None:
     """Recompute every counter from the ratings, tags and answers."""
-    for table in (rating_counts, tag_counts, answer_counts, shown_rated_counts):
+    replace(conn, count(conn))
+
+
+def replace(conn: Connection, counts: Counts) -> None:
+    """Make the counters ``counts`` (from :func:`count`), and nothing else."""
+    for table in COUNTERS:
         conn.execute(delete(table))
+        if counts[table.name]:
+            conn.execute(insert(table), counts[table.name])
+
+
+def count(conn: Connection) -> Counts:
+    """Every counter's rows as computed from the ratings, tags and answers (reads only,
+    so it can run on a second connection while another one writes, as bulk loads do)."""
     day = day_column(conn, ratings.c.rated_at)
     model = func.coalesce(ratings.c.model, "")
     rated = ratings.c.value.is_not(None)
@@ -121,36 +137,38 @@ def rebuild(conn: Connection) -> None:
         else:
             rows[key] = dict(day=key[0], model=r.model, prompt_key=key[2], scale=r.scale,
                              value=r.value, system_prompt=r.system_prompt, n=r.n)
-    if rows:
-        conn.execute(insert(rating_counts), list(rows.values()))
-    tag_day = day_column(conn, ratings.c.rated_at)
-    tags = (select(tag_day, model, ratings.c.scale, ratings.c.value, rating_tags.c.tag,
+    tags = (select(day, model, ratings.c.scale, ratings.c.value, rating_tags.c.tag,
                    func.count())
             .select_from(ratings.join(rating_tags,
                                       rating_tags.c.message_id == ratings.c.message_id))
-            .where(rated).group_by(tag_day, model, ratings.c.scale, ratings.c.value,
+            .where(rated).group_by(day, model, ratings.c.scale, ratings.c.value,
                                    rating_tags.c.tag))
     tag_rows = [dict(day=_date(d), model=m, scale=s, value=v, tag=t, n=n)
                 for d, m, s, v, t, n in conn.execute(tags)]
-    if tag_rows:
-        conn.execute(insert(tag_counts), tag_rows)
+    # Answers, shown answers and shown answers with a rating: one pass over the answers
+    # (each has at most one rating), by the answer's day, model and its rating's scale.
     answer_day = day_column(conn, messages.c.created_at)
     answer_model = func.coalesce(messages.c.model, "")
-    answers = (select(answer_day, answer_model, func.count(), func.count(messages.c.shown_at))
-               .where(messages.c.role == "assistant").group_by(answer_day, answer_model))
-    answer_rows = [dict(day=_date(d), model=m, answers=a, shown=s)
-                   for d, m, a, s in conn.execute(answers)]
-    if answer_rows:
-        conn.execute(insert(answer_counts), answer_rows)
-    shown_rated = (select(answer_day, answer_model, ratings.c.scale, func.count())
-                   .select_from(messages.join(ratings, ratings.c.message_id == messages.c.id))
-                   .where(messages.c.role == "assistant", messages.c.shown_at.is_not(None),
-                          rated)
-                   .group_by(answer_day, answer_model, ratings.c.scale))
-    shown_rated_rows = [dict(day=_date(d), model=m, scale=s, n=n)
-                        for d, m, s, n in conn.execute(shown_rated)]
-    if shown_rated_rows:
-        conn.execute(insert(shown_rated_counts), shown_rated_rows)
+    shown = messages.c.shown_at.is_not(None)
+    answers = (select(answer_day, answer_model, ratings.c.scale, func.count(),
+                      func.count(messages.c.shown_at),
+                      func.count(case((and_(shown, rated), 1))))
+               .select_from(messages.outerjoin(ratings,
+                                               ratings.c.message_id == messages.c.id))
+               .where(messages.c.role == "assistant")
+               .group_by(answer_day, answer_model, ratings.c.scale))
+    answer_rows: dict[tuple[date, str], dict[str, Any]] = {}
+    shown_rated_rows = []
+    for d, m, scale, n, n_shown, n_shown_rated in conn.execute(answers):
+        row = answer_rows.setdefault((_date(d), m), dict(day=_date(d), model=m, answers=0,
+                                                         shown=0))
+        row["answers"] += n
+        row["shown"] += n_shown
+        if n_shown_rated:
+            shown_rated_rows.append(dict(day=_date(d), model=m, scale=scale, n=n_shown_rated))
+    return {rating_counts.name: list(rows.values()), tag_counts.name: tag_rows,
+            answer_counts.name: list(answer_rows.values()),
+            shown_rated_counts.name: shown_rated_rows}
 
 
 def _date(value: Any) -> date:

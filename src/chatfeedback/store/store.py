@@ -562,6 +562,12 @@ class Store:
             stats.rebuild(conn)
 
     @_db_errors
+    def replace_stats(self, counts: stats.Counts) -> None:
+        """Make the running totals ``counts``, as :func:`stats.count` computed them."""
+        with self._write() as conn:
+            stats.replace(conn, counts)
+
+    @_db_errors
     def iter_events(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """The audit trail, oldest first, streamed."""
         query = select(rating_events).order_by(rating_events.c.id)
