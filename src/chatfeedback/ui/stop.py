@@ -21,17 +21,20 @@ IDLE = 0.1  # seconds between looks at the Stop button while the model is silent
 def on_stop(reply: Reply | None) -> Iterator[None]:
     """Around everything from an answer row's creation to the end of its stream: if the run
     ends in there (a Stop click, or a click that reruns the page), the answer is saved as
-    stopped with what arrived; after a Stop the page then runs again to show it."""
+    stopped with what arrived; after a Stop the page then runs again to show it. (Only a
+    run with a new answer asks for another: the run it asks for has none, so even an
+    ``st.stop()`` in here could not make reruns loop.) ``None``: nothing to do."""
+    if reply is None:
+        yield
+        return
     try:
         yield
     except StopException:
-        if reply is not None:
-            reply.close()
+        reply.close()
         rerun_after_stop()
         raise
     finally:
-        if reply is not None:
-            reply.close()
+        reply.close()
 
 
 def stoppable(reply: Reply) -> Iterator[str]:
