@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from chatfeedback.cli import main
-from chatfeedback.export import Summary, write_training
+from chatfeedback.export import Summary, write_parquet, write_training
 from chatfeedback.store import Store
+from chatfeedback.store.columns import iter_rated_answer_batches
 
 pytestmark = pytest.mark.all_databases  # each test on SQLite and on PostgreSQL
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -196,6 +197,15 @@ def test_parquet_has_typed_columns(store, hand_built, db_url, tmp_path):
         assert json.loads(got["settings"]) == want["settings"]
         assert got["rated_at"].isoformat() == want["rated_at"]
         assert got["created_at"] == datetime.fromisoformat(want["created_at"])
+
+
+def test_parquet_is_the_same_whatever_the_batch_size(store, hand_built, tmp_path):
+    whole, small = tmp_path / "whole.parquet", tmp_path / "small.parquet"
+    assert write_parquet(iter_rated_answer_batches(store), whole) == 7
+    assert write_parquet(iter_rated_answer_batches(store, batch=2), small) == 7
+    assert pq.ParquetFile(small).metadata.num_row_groups == 4
+    assert pq.read_table(small).equals(pq.read_table(whole))
+    assert pq.read_table(whole).column("tags").to_pylist() == [[]] * 6 + [["Wrong"]]
 
 
 def test_datasets_reads_the_exports_as_they_are(store, hand_built, db_url, tmp_path,
