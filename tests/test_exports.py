@@ -208,6 +208,15 @@ def test_parquet_is_the_same_whatever_the_batch_size(store, hand_built, tmp_path
     assert pq.read_table(whole).column("tags").to_pylist() == [[]] * 6 + [["Wrong"]]
 
 
+@pytest.mark.parametrize("window", [("--model", "m2"), ("--until", "2000-01-01"),
+                                    ("--since", "2000-01-01", "--model", "m1")])
+def test_parquet_filters_like_jsonl(store, hand_built, db_url, tmp_path, window):
+    out, err = export(db_url, tmp_path, "parquet", *window)
+    ids = [r["message_id"] for r in read_jsonl(export(db_url, tmp_path, "jsonl", *window)[0])]
+    assert pq.read_table(out).column("message_id").to_pylist() == ids
+    assert err.strip() == f"exported {len(ids)} rows"
+
+
 def test_datasets_reads_the_exports_as_they_are(store, hand_built, db_url, tmp_path,
                                                 monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,20 +28,12 @@ SCHEMA = pa.schema([
     ("created_at", TIME), ("rated_at", TIME), ("rater", pa.string()),
 ])
 assert tuple(SCHEMA.names) == ANALYSIS_COLUMNS == COLUMNS
-TAGS = SCHEMA.get_field_index("tags")
-CREATED = SCHEMA.get_field_index("created_at")
-# The rows as they come from the store: tags as JSON text, times as text (SQLite) or as
-# aware datetimes (PostgreSQL).
-_TEXT_TIMES = pa.struct([pa.field(f.name, pa.string() if f.name == "tags" or f.type == TIME
-                                  else f.type) for f in SCHEMA])
-_DATETIMES = pa.struct([pa.field(f.name, pa.string() if f.name == "tags" else f.type)
-                        for f in SCHEMA])
 
 
-def write_parquet(batches: Iterable[Sequence[Sequence[Any]]], out: str | BinaryIO) -> int:
-    """Write batches of tuples in ``SCHEMA`` order (see
+def write_parquet(batches: Iterable[pa.RecordBatch], out: str | BinaryIO) -> int:
+    """Write record batches (see
     :func:`chatfeedback.store.columns.iter_rated_answer_batches`) to ``out`` as Parquet
-    (zstd); returns the row count. Memory holds two batches at a time.
+    (zstd), converted to ``SCHEMA``; returns the row count. Memory holds two batches.
 
     A second thread writes (encodes and compresses, which pyarrow does without holding the
     GIL) one batch while this one reads and converts the next."""
@@ -49,13 +41,13 @@ def write_parquet(batches: Iterable[Sequence[Sequence[Any]]], out: str | BinaryI
     with pq.ParquetWriter(out, SCHEMA, compression="zstd") as writer, \
             ThreadPoolExecutor(1, thread_name_prefix="parquet-writer") as pool:
         pending: Future[None] | None = None
-        for rows in batches:
-            if rows:
-                batch = record_batch(rows)
+        for raw in batches:
+            if raw.num_rows:
+                batch = typed(raw)
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(writer.write_batch, batch)
-                count += len(rows)
+                count += raw.num_rows
         if pending is not None:
             pending.result()
         if count == 0:
@@ -63,15 +55,15 @@ def write_parquet(batches: Iterable[Sequence[Sequence[Any]]], out: str | BinaryI
     return count
 
 
-def record_batch(rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
-    """One record batch of ``SCHEMA`` from row tuples, converted by pyarrow in one pass
-    (as a struct array: no Python list per column)."""
-    raw = _TEXT_TIMES if isinstance(rows[0][CREATED], str) else _DATETIMES
-    columns = pa.array(rows, type=raw).flatten()
-    columns[TAGS] = _tags(columns[TAGS])
-    for i, field in enumerate(SCHEMA):
-        if field.type == TIME and columns[i].type != TIME:
-            columns[i] = columns[i].cast(pa.timestamp("us")).cast(TIME)
+def typed(raw: pa.RecordBatch) -> pa.RecordBatch:
+    """``raw`` in ``SCHEMA``: tags parsed, times as UTC timestamps, narrower integers."""
+    columns = []
+    for field, column in zip(SCHEMA, raw.columns, strict=True):
+        if field.name == "tags":
+            column = _tags(column)
+        elif field.type == TIME and column.type == pa.string():
+            column = column.cast(pa.timestamp("us"))
+        columns.append(column.cast(field.type))
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
 
 

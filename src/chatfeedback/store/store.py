@@ -121,10 +121,15 @@ def _db_errors(method: Callable[P, T]) -> Callable[P, T]:
         try:
             return method(*args, **kwargs)
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise StoreError(f"database error: {reason}") from exc
+            raise database_error(exc) from exc
 
     return wrapper
+
+
+def database_error(exc: Exception) -> StoreError:
+    """A driver's error (SQLAlchemy's, or a DBAPI's own) as a one-line StoreError."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return StoreError(f"database error: {reason}")
 
 
 class Store:
