@@ -338,6 +338,10 @@ def test_close_before_start_is_saved_as_stopped(make_service, openai_server):
     turn = service.send(None, "never read")
     service.reply(turn.answer).close()
     assert service.store.message(turn.answer.id).status == "stopped"
+    stopped = service.reply(service.send(turn.conversation.id, "stopped first").answer)
+    stopped.stop()
+    assert list(stopped) == [] and stopped.message.status == "stopped"
+    assert openai_server.requests == []  # the model was never asked
 
 
 def test_regenerate_keeps_versions_each_with_its_rating(make_service, openai_server):

@@ -157,8 +157,9 @@ class Reply:
         status, error = "stopped", None  # what it is if the reader walks away mid-stream
         threading.Thread(target=self._save_every_second, name=f"save-{self.message.id}",
                          daemon=True).start()
-        threading.Thread(target=self._pump, name=f"stream-{self.message.id}",
-                         daemon=True).start()
+        if not self._stop.is_set():  # stopped before it began: the model is not asked
+            threading.Thread(target=self._pump, name=f"stream-{self.message.id}",
+                             daemon=True).start()
         try:
             while not self._stop.is_set():
                 try:
