@@ -71,7 +71,7 @@ def test_the_fast_sqlite_path_stores_what_sqlalchemy_stores(tmp_path, monkeypatc
     store = Store.open(f"sqlite:///{fast}")
     loaded = bulk.bulk_load(store, [batch(0), batch(10)], defer_indexes=True)
     assert loaded.rows == 2 * (2 + 4 + 1 + 2)
-    monkeypatch.setattr(bulk, "_SQLiteWriter", lambda conn: None)  # SQLAlchemy's executemany
+    monkeypatch.setattr(bulk, "_writer", bulk._Writer)  # SQLAlchemy's executemany
     other = Store.open(f"sqlite:///{portable}")
     bulk.bulk_load(other, [batch(0), batch(10)])
     assert raw_rows(fast) == raw_rows(portable)
@@ -93,15 +93,41 @@ def test_the_fast_sqlite_path_stores_what_sqlalchemy_stores(tmp_path, monkeypatc
     other.close()
 
 
-@pytest.mark.all_databases
-def test_the_store_reads_bulk_rows_back(db_url):
-    store = Store.open(db_url)
-    bulk.bulk_load(store, [batch(0)])
-    history = store.messages(f"c{0:025d}")
-    assert [(m.role, m.content, m.status) for m in history] == \
-        [("user", "hi", "complete"), ("assistant", "a", "complete")]
-    assert history[1].shown_at is not None and history[1].settings == {"temperature": 0.7}
-    store.close()
+def test_copy_into_postgresql_stores_what_sqlalchemy_stores(pg_server, monkeypatch):
+    fast, portable = pg_server.create_database(), pg_server.create_database()
+    try:
+        store = Store.open(fast)
+        with store.engine.connect() as conn:
+            indexes = conn.exec_driver_sql("SELECT indexname FROM pg_indexes WHERE "
+                                           "schemaname = current_schema()").scalars().all()
+        bulk.bulk_load(store, [batch(0), batch(10)], defer_indexes=True)
+        with store.engine.connect() as conn:  # dropped for the load, and built again
+            assert sorted(conn.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+                .scalars().all()) == sorted(indexes)
+        assert "ix_messages_created_at" in indexes
+        with monkeypatch.context() as m:
+            m.setattr(bulk, "_writer", bulk._Writer)
+            other = Store.open(portable)
+            bulk.bulk_load(other, [batch(0), batch(10)])
+        assert dump(store) == dump(other)
+        history = store.messages(f"c{0:025d}")
+        assert [(m.role, m.content, m.status) for m in history] == \
+            [("user", "hi", "complete"), ("assistant", "a", "complete")]
+        assert history[1].shown_at is not None and history[1].settings == {"temperature": 0.7}
+        assert dump(store)["conversations"][0][2] == "Tea\ufffdtime"
+        assert all(counters(store).values())
+        store.close()
+        other.close()
+    finally:
+        pg_server.drop_database(fast)
+        pg_server.drop_database(portable)
+
+
+def dump(store: Store) -> dict:
+    with store.engine.connect() as conn:
+        return {t.name: conn.execute(select(t).order_by(*t.primary_key.columns)).all()
+                for t in (conversations, messages, ratings)}
 
 
 def test_a_failing_batch_writes_nothing_and_the_earlier_ones_stay(tmp_path):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from itertools import repeat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,8 +58,8 @@ def bulk_load(store: Store,
     started = time.perf_counter()
     with store.engine.connect() as conn:
         conn.execution_options(chatfeedback_write=True)
-        writer = _SQLiteWriter(conn) if conn.dialect.name == "sqlite" else None
-        if writer and defer_indexes:
+        writer = _writer(conn)
+        if defer_indexes:
             writer.drop_indexes()
         with ThreadPoolExecutor(1, thread_name_prefix="bulk-load") as pool:
             try:
@@ -73,10 +73,9 @@ def bulk_load(store: Store,
                 # Into a database nobody uses yet, the totals are counted on a second
                 # connection while this one builds the indexes (WAL lets one read while the
                 # other writes), each on its own core.
-                counting = pool.submit(_count, store) if writer and defer_indexes else None
+                counting = pool.submit(_count, store) if writer.deferred else None
             finally:
-                if writer:
-                    writer.close()  # recreates deferred indexes
+                writer.close()  # recreates deferred indexes
             indexed = time.perf_counter()
             counts = counting.result() if counting else None
     if counts is None:
@@ -96,7 +95,7 @@ _END = object()
 
 
 def _prepare(batch: Mapping[str, Columns | Sequence[Columns]],
-             writer: _SQLiteWriter | None) -> tuple[list[Write], int]:
+             writer: _Writer) -> tuple[list[Write], int]:
     """The writes for one batch, every value already converted, and its row count."""
     unknown = set(batch) - set(TABLES)
     if unknown:
@@ -106,17 +105,10 @@ def _prepare(batch: Mapping[str, Columns | Sequence[Columns]],
     for name, table in TABLES.items():
         parts = batch.get(name) or []
         for columns in [parts] if isinstance(parts, Mapping) else parts:
-            for group in _split_nulls(table, columns):
-                if writer:
-                    writes.append(writer.prepare(table, group))
-                else:
-                    writes.append(partial(_execute, insert(table), _rows(group)))
+            writes.extend(writer.prepare(table, group)
+                          for group in _split_nulls(table, columns))
             total += _length(columns)
     return writes, total
-
-
-def _execute(statement: Any, rows: list[dict[str, Any]], conn: Connection) -> None:
-    conn.execute(statement, rows)
 
 
 def _one_ahead(pool: ThreadPoolExecutor, items: Iterator[T]) -> Iterator[T]:
@@ -197,24 +189,115 @@ def _take(values: Any, rows: np.ndarray) -> Any:
     return values
 
 
-def _rows(columns: Columns) -> list[dict[str, Any]]:
-    """Row dicts for SQLAlchemy's executemany (the portable path)."""
-    n = _length(columns)
-    lists = {}
+def _writer(conn: Connection) -> _Writer:
+    if conn.dialect.name == "sqlite":
+        return _SQLiteWriter(conn)
+    if conn.dialect.name == "postgresql":
+        return _PostgresWriter(conn)
+    return _Writer(conn)
+
+
+class _Writer:
+    """Rows through SQLAlchemy's executemany: portable, and the reference the faster
+    writers below store exactly the same values as."""
+
+    deferred = False  # whether indexes were dropped, to be built at close
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def drop_indexes(self) -> None:
+        """Only the SQLite writer defers index builds."""
+
+    def close(self) -> None:
+        pass
+
+    def prepare(self, table: Table, columns: Columns) -> Write:
+        """The write of ``columns`` into ``table``, values converted now."""
+        n = _length(columns)
+        lists = {}
+        for name, values in columns.items():
+            if isinstance(values, np.ndarray) and values.dtype.kind == "M":
+                values = [None if v is None else v.replace(tzinfo=UTC)
+                          for v in values.astype("datetime64[us]").tolist()]
+            elif isinstance(values, np.ndarray):
+                values = values.tolist()
+            elif not isinstance(values, list):
+                values = [values] * n
+            lists[name] = values
+        rows = [dict(zip(lists, row, strict=True)) for row in zip(*lists.values(), strict=True)]
+        statement = insert(table)
+        return lambda conn: conn.execute(statement, rows)
+
+
+class _PostgresWriter(_Writer):
+    """PostgreSQL through COPY (psycopg's ``Cursor.copy``), about ten times faster than
+    an INSERT per row. Values go as the same text SQLite stores (times in UTC, read so by
+    ``SET LOCAL TimeZone``; JSON text; 0/1 for booleans, which PostgreSQL accepts)."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self.quote = conn.dialect.identifier_preparer.quote
+        self._indexes: list[Any] = []
+
+    def drop_indexes(self) -> None:
+        """Drop the secondary indexes (not those behind primary keys or constraints), to
+        be built again at :meth:`close`: PostgreSQL builds an index from sorted rows far
+        faster than it maintains it row by row."""
+        with self.conn.begin():
+            self._indexes = self.conn.exec_driver_sql(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = "
+                "current_schema() AND i.tablename = ANY(%(tables)s) AND NOT EXISTS (SELECT "
+                "1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+                {"tables": list(TABLES)}).all()
+            for name, _ in self._indexes:
+                self.conn.exec_driver_sql(f"DROP INDEX {self.quote(name)}")
+        self.deferred = True
+
+    def close(self) -> None:
+        if self._indexes:
+            with self.conn.begin():
+                for _, sql in self._indexes:
+                    self.conn.exec_driver_sql(sql)
+
+    def prepare(self, table: Table, columns: Columns) -> Write:
+        n = _length(columns)
+        quote = self.quote
+        names, lists = [], []
+        for name, values in _stored_columns(table, columns).items():
+            names.append(quote(name))
+            lists.append(values if isinstance(values, list) else repeat(values, n))
+        sql = f"COPY {quote(table.name)} ({', '.join(names)}) FROM STDIN"
+        rows = list(zip(*lists, strict=False))  # repeat() has no end
+
+        def write(conn: Connection) -> None:
+            with conn.connection.driver_connection.cursor() as cursor:
+                cursor.execute("SET LOCAL TimeZone = 'UTC'")
+                cursor.execute("SET LOCAL synchronous_commit = off")  # no wait for the disk
+                with cursor.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        return write
+
+
+def _stored_columns(table: Table, columns: Columns) -> dict[str, Any]:
+    """Each column as stored (see :func:`_stored_column`); a value every row shares stays
+    one value; a column given twice (created_at, updated_at) is converted once."""
+    out: dict[str, Any] = {}
+    stored: dict[tuple[int, type], list[Any]] = {}
     for name, values in columns.items():
-        if isinstance(values, np.ndarray) and values.dtype.kind == "M":
-            values = [None if v is None else v.replace(tzinfo=UTC)
-                      for v in values.astype("datetime64[us]").tolist()]
-        elif isinstance(values, np.ndarray):
-            values = values.tolist()
-        elif not isinstance(values, list):
-            values = [values] * n
-        lists[name] = values
-    names = list(lists)
-    return [dict(zip(names, row, strict=True)) for row in zip(*lists.values(), strict=True)]
+        type_ = table.c[name].type
+        if isinstance(values, (list, np.ndarray)):
+            key = (id(values), type(type_))
+            if key not in stored:
+                stored[key] = _stored_column(type_, values)
+            out[name] = stored[key]
+        else:
+            out[name] = _stored_column(type_, [values])[0]
+    return out
 
 
-class _SQLiteWriter:
+class _SQLiteWriter(_Writer):
     """SQLite through the driver's own executemany over whole columns.
 
     SQLAlchemy's executemany converts every value through Python-level type processors
@@ -227,7 +310,7 @@ class _SQLiteWriter:
     """
 
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+        super().__init__(conn)
         self.raw = conn.connection.driver_connection
         self.raw.execute("PRAGMA synchronous=OFF")  # autocommit: outside any transaction
         self.raw.execute("PRAGMA cache_size=-400000")  # 400 MB
@@ -242,6 +325,7 @@ class _SQLiteWriter:
             f"AND tbl_name IN ({names})").fetchall()
         for name, _ in self._indexes:
             self.raw.execute(f'DROP INDEX "{name}"')
+        self.deferred = True
 
     def close(self) -> None:
         for _, sql in self._indexes:
@@ -251,27 +335,20 @@ class _SQLiteWriter:
         self.raw.execute("PRAGMA threads=0")
 
     def prepare(self, table: Table, columns: Columns) -> Write:
-        """The write of ``columns`` into ``table``, values converted now."""
         varying: dict[str, list[Any]] = {}
         fixed: dict[str, Any] = {}
-        stored: dict[tuple[int, type], list[Any]] = {}  # the same column given twice
-        for name, values in columns.items():
-            type_ = table.c[name].type
-            if isinstance(values, (list, np.ndarray)):
-                key = (id(values), type(type_))
-                if key not in stored:
-                    stored[key] = _stored_column(type_, values)
-                varying[name] = stored[key]
+        for name, values in _stored_columns(table, columns).items():
+            if isinstance(values, list):
+                varying[name] = values
             else:
-                fixed[name] = literal_column(self._literal(type_, values))
+                fixed[name] = literal_column(self._literal(values))
         statement = insert(table).values(
             {name: bindparam(name) for name in varying} | fixed)
         sql = str(statement.compile(dialect=self._dialect))
         rows = list(zip(*varying.values(), strict=True))
         return lambda conn: self.raw.executemany(sql, rows)
 
-    def _literal(self, type_: Any, value: Any) -> str:
-        stored = _stored_column(type_, [value])[0]
+    def _literal(self, stored: Any) -> str:
         if isinstance(stored, str):
             return String().literal_processor(self._dialect)(stored)
         return "NULL" if stored is None else repr(stored)
