@@ -75,9 +75,7 @@ messages = Table(
     Column("updated_at", WHEN, nullable=False),
     Index(None, "conversation_id", "turn"),
     Index(None, "parent_id"),
-    Index(None, "status"),
-    Index(None, "created_at"),
-    Index(None, "shown_at"),
+    Index(None, "status"),  # finding answers still streaming (Store.recover_interrupted)
 )
 
 # The current rating of each assistant message, derived from rating_events in the same
