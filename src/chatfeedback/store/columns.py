@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import String, Text, cast, func, literal_column, select, type_coerce
+from sqlalchemy import Integer, String, Text, cast, func, literal_column, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -95,9 +95,9 @@ def _adbc_batches(database: str, query: Any, dialect: Dialect, schema: pa.Schema
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute(str(compiled), params)
             for got in cursor.fetch_record_batch():
-                columns = got.columns[:len(COLUMNS)]
-                for i, flag in zip(nullable, got.columns[len(COLUMNS):], strict=True):
-                    columns[i] = pc.if_else(flag.cast(pa.bool_()),
+                columns, nulls = got.columns[:-1], got.column(len(COLUMNS))
+                for bit, i in enumerate(nullable):
+                    columns[i] = pc.if_else(pc.not_equal(pc.bit_wise_and(nulls, 1 << bit), 0),
                                             pa.scalar(None, schema.field(i).type), columns[i])
                 yield pa.RecordBatch.from_arrays(
                     [c.cast(f.type) for c, f in zip(columns, schema, strict=True)],
@@ -110,7 +110,7 @@ def _query(sqlite: bool, *, typed: bool = False) -> Any:
     """The rows in :data:`COLUMNS` order. ``typed``: for ADBC, which guesses each column's
     type from the values in its first batch (SQLite has no column types) and would guess a
     column that is NULL throughout it wrong: such columns come as ``coalesce(value, '')``
-    (or ``0.0``), followed by one ``IS NULL`` flag for each of them."""
+    (or ``0.0``), followed by one integer whose bit k says that the k-th of them is NULL."""
     def when(column: Any) -> Any:
         return type_coerce(column, String) if sqlite else column
 
@@ -130,7 +130,8 @@ def _query(sqlite: bool, *, typed: bool = False) -> Any:
         nullable = [columns[COLUMNS.index(name)] for name in _MAY_BE_NULL]
         columns = [func.coalesce(c, literal_column("0.0" if name in FLOATS else "''"))
                    if name in _MAY_BE_NULL else c for name, c in zip(COLUMNS, columns)]
-        columns += [c.is_(None) for c in nullable]
+        columns.append(sum((cast(c.is_(None), Integer) * literal_column(str(1 << bit))
+                            for bit, c in enumerate(nullable)), literal_column("0")))
     return (select(*columns).select_from(ratings)
             .join(messages, messages.c.id == ratings.c.message_id)
             .outerjoin(prompt, prompt.c.id == messages.c.parent_id)
