@@ -208,6 +208,20 @@ def test_parquet_is_the_same_whatever_the_batch_size(store, hand_built, tmp_path
     assert pq.read_table(whole).column("tags").to_pylist() == [[]] * 6 + [["Wrong"]]
 
 
+def test_parquet_reads_one_snapshot(store, hand_built, tmp_path):
+    """Ratings changed while the export runs do not show up in it, not even in batches
+    read after the change (on SQLite, two connections read alternate batches)."""
+    before = tmp_path / "before.parquet"
+    write_parquet(iter_rated_answer_batches(store), before)
+    batches = iter_rated_answer_batches(store, batch=2)
+    first = next(batches)
+    store.rate(hand_built["ok"], 0, scale="thumbs")    # would move to the end
+    store.annotate(hand_built["hello"], comment="late")
+    during = tmp_path / "during.parquet"
+    write_parquet([first, *batches], during)
+    assert pq.read_table(during).equals(pq.read_table(before))
+
+
 @pytest.mark.parametrize("window", [("--model", "m2"), ("--until", "2000-01-01"),
                                     ("--since", "2000-01-01", "--model", "m1")])
 def test_parquet_filters_like_jsonl(store, hand_built, db_url, tmp_path, window):

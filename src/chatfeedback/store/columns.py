@@ -10,13 +10,24 @@ lets a million rows go out in seconds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Integer, String, Text, cast, func, literal_column, select, type_coerce
-from sqlalchemy.engine import Dialect
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from .schema import messages, ratings
@@ -62,7 +73,7 @@ def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
     try:
         if sqlite and database and database != ":memory:" and not engine.url.query:
             query = rated_in_window(_query(sqlite, typed=True), since, until, model)
-            yield from _adbc_batches(database, query, engine.dialect, schema, batch)
+            yield from _adbc_batches(store, database, query, schema, batch)
             return
         query = rated_in_window(_query(sqlite), since, until, model)
         with engine.connect() as conn:
@@ -74,36 +85,73 @@ def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
         raise database_error(exc) from exc
 
 
-def _adbc_batches(database: str, query: Any, dialect: Dialect, schema: pa.Schema,
+def _adbc_batches(store: Store, database: str, query: Any, schema: pa.Schema,
                   batch: int) -> Iterator[pa.RecordBatch]:
     """The query's rows read by ADBC's SQLite driver: Arrow batches built in C, where
     sqlite3 would make 25 million Python objects of a million rows (two thirds of the
     export's time). SQLAlchemy still writes the SQL and converts the parameters. (Imported
-    here: the driver's import pulls in pandas, which other commands do not need.)"""
+    here: the driver's import pulls in pandas, which other commands do not need.)
+
+    Two connections read alternate slices of ``rated_at`` (about ``batch`` ratings each)
+    on two threads, the driver working without the GIL, so a second core halves the
+    read. They read one snapshot: both start their read transactions while a third
+    connection holds SQLite's write lock, so that no write can land in between."""
     import adbc_driver_sqlite.dbapi as adbc_sqlite
 
-    compiled = query.compile(dialect=dialect)
-    values = compiled.construct_params()
-    params = []
-    for name in compiled.positiontup or ():
-        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        params.append(process(values[name]) if process else values[name])
+    dialect = store.engine.dialect
+    rated_at = type_coerce(ratings.c.rated_at, String)
+    compiled = query.where(rated_at >= bindparam("lo", type_=String),
+                           rated_at < bindparam("hi", type_=String)).compile(dialect=dialect)
     nullable = [COLUMNS.index(name) for name in _MAY_BE_NULL]
-    try:
-        with adbc_sqlite.connect(database) as conn, conn.cursor() as cursor:
+
+    def read(conn: Any, lo: str, hi: str) -> list[pa.RecordBatch]:
+        values = compiled.construct_params({"lo": lo, "hi": hi})
+        params = []
+        for name in compiled.positiontup or ():
+            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            params.append(process(values[name]) if process else values[name])
+        with conn.cursor() as cursor:
             cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch)})
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute(str(compiled), params)
-            for got in cursor.fetch_record_batch():
-                columns, nulls = got.columns[:-1], got.column(len(COLUMNS))
-                for bit, i in enumerate(nullable):
-                    columns[i] = pc.if_else(pc.not_equal(pc.bit_wise_and(nulls, 1 << bit), 0),
-                                            pa.scalar(None, schema.field(i).type), columns[i])
-                yield pa.RecordBatch.from_arrays(
-                    [c.cast(f.type) for c, f in zip(columns, schema, strict=True)],
-                    schema=schema)
+            return [_restore(got, nullable, schema) for got in cursor.fetch_record_batch()]
+
+    try:
+        with adbc_sqlite.connect(database) as one, adbc_sqlite.connect(database) as two, \
+                ThreadPoolExecutor(2, thread_name_prefix="parquet-reader") as pool:
+            with store.engine.connect() as lock, \
+                    lock.execution_options(chatfeedback_write=True).begin():
+                for conn in (one, two):  # busy: a write may be committing right now
+                    with conn.cursor() as cursor:
+                        cursor.execute("PRAGMA busy_timeout=30000")
+                        cursor.execute(f"SELECT rowid FROM {ratings.name} LIMIT 1")
+                        cursor.fetchall()  # a first read: the snapshot is taken
+            with one.cursor() as cursor:  # every batch-th rated_at: where slices start
+                cursor.execute(f"SELECT rated_at FROM (SELECT rated_at, row_number() OVER "
+                               f"(ORDER BY rated_at) AS n FROM {ratings.name}) "
+                               f"WHERE n % {batch} = 0")
+                starts = [row[0] for row in cursor.fetchall()]
+            bounds = ["", *starts, "\U0010ffff"]  # below and above any stored time
+            slices = list(pairwise(bounds))
+            conns = (one, two)
+            reading = [pool.submit(read, conns[i], *slices[i])
+                       for i in range(min(2, len(slices)))]
+            for i in range(len(slices)):
+                got = reading[i].result()
+                if i + 2 < len(slices):
+                    reading.append(pool.submit(read, conns[i % 2], *slices[i + 2]))
+                yield from got
     except adbc_sqlite.Error as exc:
         raise database_error(exc) from exc
+
+
+def _restore(got: pa.RecordBatch, nullable: list[int], schema: pa.Schema) -> pa.RecordBatch:
+    """A batch read with ``_query(typed=True)`` in ``schema``, with its NULLs back."""
+    columns, nulls = got.columns[:-1], got.column(len(COLUMNS))
+    for bit, i in enumerate(nullable):
+        columns[i] = pc.if_else(pc.not_equal(pc.bit_wise_and(nulls, 1 << bit), 0),
+                                pa.scalar(None, schema.field(i).type), columns[i])
+    return pa.RecordBatch.from_arrays(
+        [c.cast(f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
 def _query(sqlite: bool, *, typed: bool = False) -> Any:
