@@ -9,6 +9,7 @@ lets a million rows go out in seconds.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -133,10 +134,10 @@ def _adbc_batches(store: Store, database: str, query: Any, schema: pa.Schema,
             bounds = ["", *starts, "\U0010ffff"]  # below and above any stored time
             slices = list(pairwise(bounds))
             conns = (one, two)
-            reading = [pool.submit(read, conns[i], *slices[i])
-                       for i in range(min(2, len(slices)))]
+            reading = deque(pool.submit(read, conns[i], *slices[i])
+                            for i in range(min(2, len(slices))))
             for i in range(len(slices)):
-                got = reading[i].result()
+                got = reading.popleft().result()  # and let go of it once written
                 if i + 2 < len(slices):
                     reading.append(pool.submit(read, conns[i % 2], *slices[i + 2]))
                 yield from got
