@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,12 +28,20 @@ SCHEMA = pa.schema([
     ("created_at", TIME), ("rated_at", TIME), ("rater", pa.string()),
 ])
 assert tuple(SCHEMA.names) == ANALYSIS_COLUMNS == COLUMNS
+TAGS = SCHEMA.get_field_index("tags")
+CREATED = SCHEMA.get_field_index("created_at")
+# The rows as they come from the store: tags as JSON text, times as text (SQLite) or as
+# aware datetimes (PostgreSQL).
+_TEXT_TIMES = pa.struct([pa.field(f.name, pa.string() if f.name == "tags" or f.type == TIME
+                                  else f.type) for f in SCHEMA])
+_DATETIMES = pa.struct([pa.field(f.name, pa.string() if f.name == "tags" else f.type)
+                        for f in SCHEMA])
 
 
-def write_parquet(batches: Iterable[pa.RecordBatch], out: str | BinaryIO) -> int:
-    """Write record batches (see
+def write_parquet(batches: Iterable[Sequence[Sequence[Any]]], out: str | BinaryIO) -> int:
+    """Write batches of tuples in ``SCHEMA`` order (see
     :func:`chatfeedback.store.columns.iter_rated_answer_batches`) to ``out`` as Parquet
-    (zstd), converted to ``SCHEMA``; returns the row count. Memory holds two batches.
+    (zstd); returns the row count. Memory holds two batches at a time.
 
     A second thread writes (encodes and compresses, which pyarrow does without holding the
     GIL) one batch while this one reads and converts the next."""
@@ -41,13 +49,13 @@ def write_parquet(batches: Iterable[pa.RecordBatch], out: str | BinaryIO) -> int
     with pq.ParquetWriter(out, SCHEMA, compression="zstd") as writer, \
             ThreadPoolExecutor(1, thread_name_prefix="parquet-writer") as pool:
         pending: Future[None] | None = None
-        for raw in batches:
-            if raw.num_rows:
-                batch = typed(raw)
+        for rows in batches:
+            if rows:
+                batch = record_batch(rows)
                 if pending is not None:
                     pending.result()
                 pending = pool.submit(writer.write_batch, batch)
-                count += raw.num_rows
+                count += len(rows)
         if pending is not None:
             pending.result()
         if count == 0:
@@ -55,15 +63,15 @@ def write_parquet(batches: Iterable[pa.RecordBatch], out: str | BinaryIO) -> int
     return count
 
 
-def typed(raw: pa.RecordBatch) -> pa.RecordBatch:
-    """``raw`` in ``SCHEMA``: tags parsed, times as UTC timestamps, narrower integers."""
-    columns = []
-    for field, column in zip(SCHEMA, raw.columns, strict=True):
-        if field.name == "tags":
-            column = _tags(column)
-        elif field.type == TIME and column.type == pa.string():
-            column = column.cast(pa.timestamp("us"))
-        columns.append(column.cast(field.type))
+def record_batch(rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
+    """One record batch of ``SCHEMA`` from row tuples, converted by pyarrow in one pass
+    (as a struct array: no Python list per column)."""
+    raw = _TEXT_TIMES if isinstance(rows[0][CREATED], str) else _DATETIMES
+    columns = pa.array(rows, type=raw).flatten()
+    columns[TAGS] = _tags(columns[TAGS])
+    for i, field in enumerate(SCHEMA):
+        if field.type == TIME and columns[i].type != TIME:
+            columns[i] = columns[i].cast(pa.timestamp("us")).cast(TIME)
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
 
 
