@@ -48,6 +48,8 @@ def test_demo_is_realistic_and_readable(tmp_path):
         assert len({m for (m,) in conn.execute(select(messages.c.model).distinct())}) >= 5
         assert len({p for (p,) in conn.execute(select(messages.c.system_prompt).distinct())}) >= 3
         first = conn.execute(select(conversations.c.id).limit(1)).scalar()
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     assert ids.is_id(first)
     history = store.messages(first)
     assert history[0].role == "user" and history[1].role == "assistant"
