@@ -210,7 +210,7 @@ def test_parquet_is_the_same_whatever_the_batch_size(store, hand_built, tmp_path
 
 def test_parquet_reads_one_snapshot(store, hand_built, tmp_path):
     """Ratings changed while the export runs do not show up in it, not even in batches
-    read after the change (on SQLite, two connections read alternate batches)."""
+    read after the change: the export is one query, one read transaction."""
     before = tmp_path / "before.parquet"
     write_parquet(iter_rated_answer_batches(store), before)
     batches = iter_rated_answer_batches(store, batch=2)
