@@ -277,3 +277,37 @@ def test_parquet_refuses_a_terminal_and_bad_paths(store, db_url, tmp_path):
                                        str(tmp_path / "missing" / "x.parquet"), "--db", db_url])
     assert result.exit_code == 2
     assert result.output.startswith("Error: cannot write")
+
+
+def test_parquet_read_by_child_processes_equals_the_in_process_read(db_url, tmp_path):
+    """On SQLite two ADBC readers share the export slice by slice (a slice is a run of
+    days, here about 150 ratings): the file is the one the in-process reader writes,
+    whole and under each filter."""
+    from chatfeedback import demo
+    from chatfeedback.export import export_parquet
+    from chatfeedback.store.columns import slice_starts
+
+    store = Store.open(db_url)
+    demo.fill(store, 3000, seed=4, weeks=3, end=T0)
+    if store.engine.dialect.name == "sqlite":
+        assert len(slice_starts(store, rows=150)) > 6
+    for window in ({}, {"model": "echo"}, {"since": T0 - timedelta(days=9),
+                                           "until": T0 - timedelta(days=2)}):
+        children, here = tmp_path / "children.parquet", tmp_path / "here.parquet"
+        count = export_parquet(store, children, rows=150, **window)
+        assert write_parquet(iter_rated_answer_batches(store, **window), here) == count > 0
+        assert pq.read_table(children).equals(pq.read_table(here))
+    store.close()
+
+
+def test_a_reader_that_fails_says_why_in_one_line(store, hand_built, db_url, tmp_path):
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("the reader processes read SQLite files")
+    with store.engine.begin() as conn:  # a column the export reads is gone
+        conn.exec_driver_sql("ALTER TABLE messages DROP COLUMN ttft_ms")
+    result = CliRunner().invoke(main, ["export", "--format", "parquet", "-o",
+                                       str(tmp_path / "x.parquet"), "--db", db_url])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: the export could not read the database: ")
+    assert "no such column" in line and "ttft_ms" in line

@@ -18,11 +18,10 @@ import click
 from .chat import ChatService
 from .config import Settings, load_settings
 from .errors import ChatfeedbackError
-from .export import (TRAINING_FORMATS, answer_row, write_csv, write_jsonl, write_parquet,
+from .export import (TRAINING_FORMATS, answer_row, export_parquet, write_csv, write_jsonl,
                      write_training)
 from .importer import import_lines
 from .store import Store
-from .store.columns import iter_rated_answer_batches
 
 UI_ENTRY = Path(__file__).with_name("ui") / "app.py"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -215,10 +214,9 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
         elif fmt == "parquet":
             if output == "-" and sys.stdout.isatty():
                 raise Fail("Parquet is binary: write it to a file with -o FILE")
-            batches = iter_rated_answer_batches(store, **window)
             target = sys.stdout.buffer if output == "-" else output
             try:
-                count = write_parquet(batches, target)
+                count = export_parquet(store, target, **window)
             except OSError as exc:
                 raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
             lines = [f"exported {count} rows"]

@@ -12,10 +12,12 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Text, cast, func, select, type_coerce
+import pyarrow as pa
+from sqlalchemy import String, Text, cast, func, literal_column, select, type_coerce
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import SQLAlchemyError
 
-from .schema import messages, ratings
+from .schema import messages, rating_counts, ratings
 from .store import Store, database_error, rated_in_window
 
 COLUMNS = (
@@ -26,6 +28,17 @@ COLUMNS = (
 )
 JSON_COLUMNS = ("tags", "settings")      # JSON text (or None)
 TIME_COLUMNS = ("created_at", "rated_at")  # str on SQLite (UTC), aware datetime elsewhere
+FLOATS = ("score", "ttft_ms", "latency_ms")
+INTEGERS = ("rating", "version", "versions", "prompt_tokens", "completion_tokens",
+            "total_tokens")
+# Columns that may be NULL and are not integers (see _query).
+_MAY_BE_NULL = ("prompt", "score", "comment", "tags", "model", "backend", "settings",
+                "system_prompt", "ttft_ms", "latency_ms", "finish_reason", "rater")
+NULLABLE = [COLUMNS.index(name) for name in _MAY_BE_NULL]
+# The batches ADBC reads, once the NULL flags are applied: times as stored text, tags and
+# settings as JSON text, integers as int64.
+RAW_SQLITE = pa.schema([(name, pa.float64() if name in FLOATS else pa.int64()
+                          if name in INTEGERS else pa.string()) for name in COLUMNS])
 
 
 def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
@@ -57,7 +70,59 @@ def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
         raise database_error(exc) from exc
 
 
-def _query(sqlite: bool) -> Any:
+def slice_starts(store: Store, *, model: str | None = None, rows: int = 50_000
+                 ) -> list[str]:
+    """Days ('YYYY-MM-DD', oldest first) that cut the ratings into runs of about ``rows``
+    (a day is never cut), from the per-day running totals: a few thousand counters, where
+    numbering the ratings themselves took 3 s for a million. Only the sizes of the runs
+    depend on the counters being right, never which rows are read."""
+    query = select(rating_counts.c.day, func.sum(rating_counts.c.n)) \
+        .group_by(rating_counts.c.day).order_by(rating_counts.c.day)
+    if model is not None:
+        query = query.where(rating_counts.c.model == model)
+    try:
+        with store.engine.connect() as conn:
+            days = conn.execute(query).all()
+    except SQLAlchemyError as exc:
+        raise database_error(exc) from exc
+    starts, run = [], 0
+    for day, n in days:
+        if run >= rows:
+            starts.append(day.isoformat())
+            run = 0
+        run += n
+    return starts
+
+
+def adbc_statement(*, since: datetime | None = None, until: datetime | None = None,
+                   model: str | None = None, start: str | None = None,
+                   stop: str | None = None) -> tuple[str, list[Any]]:
+    """SQLite SQL and parameters for the rows of :func:`iter_rated_answer_batches` rated
+    in [start, stop) (stored text; None: no bound), as ADBC's SQLite driver reads them
+    (see :mod:`chatfeedback.arrow_reader`): each column of :data:`NULLABLE` is followed,
+    after the last column, by an ``IS NULL`` flag, because ADBC guesses a column's type
+    from its first batch and would guess one that is NULL throughout it wrong."""
+    dialect = sqlite_dialect.dialect()
+    when = type_coerce(ratings.c.rated_at, String)
+    query = rated_in_window(_query(True, typed=True), since, until, model)
+    if start is not None:
+        query = query.where(when >= start)
+    if stop is not None:
+        query = query.where(when < stop)
+    compiled = query.compile(dialect=dialect)
+    values = compiled.construct_params()
+    params = []
+    for name in compiled.positiontup or ():
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        params.append(process(values[name]) if process else values[name])
+    return str(compiled), params
+
+
+def _query(sqlite: bool, *, typed: bool = False) -> Any:
+    """The rows in :data:`COLUMNS` order. ``typed``: for ADBC, which guesses each column's
+    type from the values in its first batch (SQLite has no column types) and would guess a
+    column that is NULL throughout it wrong: such columns come as ``coalesce(value, '')``
+    (or ``0.0``), followed by one ``IS NULL`` flag for each of them."""
     def when(column: Any) -> Any:
         return type_coerce(column, String) if sqlite else column
 
@@ -65,15 +130,21 @@ def _query(sqlite: bool) -> Any:
     sibling = messages.alias("sibling")
     versions = (select(func.count()).where(sibling.c.parent_id == messages.c.parent_id)
                 .scalar_subquery())
-    return (select(ratings.c.conversation_id, ratings.c.message_id, prompt.c.content,
-                   messages.c.content, ratings.c.value, ratings.c.scale, ratings.c.score,
-                   ratings.c.comment, cast(ratings.c.tags, Text), messages.c.model,
-                   messages.c.backend, cast(messages.c.settings, Text),
-                   messages.c.system_prompt, messages.c.status, messages.c.version, versions,
-                   messages.c.ttft_ms, messages.c.latency_ms, messages.c.prompt_tokens,
-                   messages.c.completion_tokens, messages.c.total_tokens,
-                   messages.c.finish_reason, when(messages.c.created_at),
-                   when(ratings.c.rated_at), ratings.c.rater)
+    columns = [ratings.c.conversation_id, ratings.c.message_id, prompt.c.content,
+               messages.c.content, ratings.c.value, ratings.c.scale, ratings.c.score,
+               ratings.c.comment, cast(ratings.c.tags, Text), messages.c.model,
+               messages.c.backend, cast(messages.c.settings, Text), messages.c.system_prompt,
+               messages.c.status, messages.c.version, versions, messages.c.ttft_ms,
+               messages.c.latency_ms, messages.c.prompt_tokens, messages.c.completion_tokens,
+               messages.c.total_tokens, messages.c.finish_reason, when(messages.c.created_at),
+               when(ratings.c.rated_at), ratings.c.rater]
+    if typed:
+        nullable = [columns[COLUMNS.index(name)] for name in _MAY_BE_NULL]
+        columns = [func.coalesce(c, literal_column("0.0" if name in FLOATS else "''"))
+                   if name in _MAY_BE_NULL else c for name, c in zip(COLUMNS, columns,
+                                                                     strict=True)]
+        columns += [c.is_(None) for c in nullable]
+    return (select(*columns).select_from(ratings)
             .join(messages, messages.c.id == ratings.c.message_id)
             .outerjoin(prompt, prompt.c.id == messages.c.parent_id)
             .order_by(ratings.c.rated_at, ratings.c.message_id))
