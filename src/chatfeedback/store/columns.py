@@ -2,8 +2,9 @@
 
 The same rows as ``Store.iter_rated_answers``, without a dict per row: JSON columns come as
 their JSON text and, on SQLite, times as their stored UTC text, so that the exporter can
-convert whole columns at once (pyarrow parses the times). That is what lets a million rows
-go out in seconds rather than minutes.
+convert whole columns at once (pyarrow parses the times). From a SQLite file the export
+reads the same rows with ADBC instead (:func:`adbc_statement`, run by
+:mod:`chatfeedback.arrow_reader`), in runs of days (:func:`slice_starts`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ COLUMNS = (
     "versions", "ttft_ms", "latency_ms", "prompt_tokens", "completion_tokens", "total_tokens",
     "finish_reason", "created_at", "rated_at", "rater",
 )
-JSON_COLUMNS = ("tags", "settings")      # JSON text (or None)
-TIME_COLUMNS = ("created_at", "rated_at")  # str on SQLite (UTC), aware datetime elsewhere
 FLOATS = ("score", "ttft_ms", "latency_ms")
 INTEGERS = ("rating", "version", "versions", "prompt_tokens", "completion_tokens",
             "total_tokens")
