@@ -141,7 +141,6 @@ def _seconds(values: np.ndarray) -> np.ndarray:
 
 # Texts by index, built once: answers by (topic, opening, body, stopped), first prompts and
 # titles by (ask, topic), reason-tag lists by (polarity, first, second).
-_TOPIC = np.arange(len(TOPICS))
 _ANSWERS = np.empty((len(TOPICS), len(OPENINGS), len(BODIES), 2), dtype=object)
 for _t, _topic in enumerate(TOPICS):
     for _o, _opening in enumerate(OPENINGS):
@@ -162,6 +161,7 @@ for _p, _pool in enumerate(_REASONS):
 _TAG_FIRST = np.vectorize(lambda tags: tags and tags[0], otypes=[object])(_TAG_LISTS)
 _TAG_SECOND = np.vectorize(lambda tags: tags[1] if tags and len(tags) > 1 else None,
                            otypes=[object])(_TAG_LISTS)
+_MODEL_NAMES = np.array([m.name for m in MODELS], dtype=object)
 _SCALE_NAMES = np.array([s for s, _ in SCALES], dtype=object)
 _LOW = np.array([scales.RANGES[s][0] for s, _ in SCALES], dtype=np.float64)
 _HIGH = np.array([scales.RANGES[s][1] for s, _ in SCALES], dtype=np.float64)
@@ -253,11 +253,10 @@ def _conversations(rng: np.random.Generator, ids: _Ids, k: int, responses: int, 
         rng, ids, clock[answer_at], answer_conv, conv_ids, user_ids[answer_turn],
         turn_no[answer_turn], version, selected, model, prompt, scale, topic, week,
         rated_share)
-    names = np.array([m.name for m in MODELS], dtype=object)
     owner = np.asarray(OWNERS, dtype=object)[rng.integers(0, len(OWNERS), k)]
     return {
         "conversations": dict(
-            id=conv_ids, owner=owner, title=_TITLES[ask, topic], model=names[model],
+            id=conv_ids, owner=owner, title=_TITLES[ask, topic], model=_MODEL_NAMES[model],
             source="demo", training_consent=rng.random(k) < 0.6, created_at=began,
             updated_at=updated),
         "messages": [users, answers], **rating_tables}
@@ -280,13 +279,12 @@ def _answers(rng: np.random.Generator, ids: _Ids, when: np.ndarray, conv: np.nda
     speed = np.array([m.tokens_per_s for m in MODELS])[model]
     shown = ~failed & (rng.random(n) < 0.96)
     system_prompts = np.array([p[0] for p in SYSTEM_PROMPTS], dtype=object)
-    names = np.array([m.name for m in MODELS], dtype=object)
     answer_ids = ids.at(when)
     answers = dict(
         id=answer_ids, conversation_id=conv_ids[conv], parent_id=parent_ids, turn=turn,
         role="assistant", content=text, version=version, selected=selected,
         status=np.where(failed, "error", np.where(stopped, "stopped", "complete")).astype(object),
-        error=np.where(failed, ERROR, None), model=names[model],
+        error=np.where(failed, ERROR, None), model=_MODEL_NAMES[model],
         backend=np.array([m.backend for m in MODELS], dtype=object)[model],
         settings=SETTINGS, system_prompt=system_prompts[prompt], ttft_ms=ttft,
         latency_ms=ttft + completion / speed * 1000, prompt_tokens=20 + 40 * turn,
@@ -323,7 +321,7 @@ def _answers(rng: np.random.Generator, ids: _Ids, when: np.ndarray, conv: np.nda
     rated_at = when[rated] + _seconds(3 + rng.random(len(rated)) * 120)
     ratings = dict(
         message_id=answer_ids[rated], conversation_id=conv_ids[conv[rated]],
-        model=names[r_model], system_prompt=system_prompts[prompt[rated]],
+        model=_MODEL_NAMES[r_model], system_prompt=system_prompts[prompt[rated]],
         scale=_SCALE_NAMES[r_scale], value=value,
         score=(value - _LOW[r_scale]) / (_HIGH[r_scale] - _LOW[r_scale]), comment=comments,
         tags=tag_lists, created_at=rated_at, rated_at=rated_at)

@@ -99,12 +99,7 @@ def record_batch(rows: Sequence[Sequence[Any]]) -> pa.RecordBatch:
     """One record batch of ``SCHEMA`` from row tuples, converted by pyarrow in one pass
     (as a struct array: no Python list per column)."""
     raw = _TEXT_TIMES if isinstance(rows[0][CREATED], str) else _DATETIMES
-    columns = pa.array(rows, type=raw).flatten()
-    columns[TAGS] = _tags(columns[TAGS])
-    for i, field in enumerate(SCHEMA):
-        if field.type == TIME and columns[i].type != TIME:
-            columns[i] = columns[i].cast(pa.timestamp("us")).cast(TIME)
-    return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)
+    return _typed(pa.RecordBatch.from_struct_array(pa.array(rows, type=raw)))
 
 
 def _tags(text: pa.Array) -> pa.Array:
@@ -190,12 +185,13 @@ def _expect(worker: subprocess.Popen[bytes], line: bytes) -> None:
 
 
 def _typed(raw: pa.RecordBatch) -> pa.RecordBatch:
-    """An ADBC batch in ``SCHEMA``: tags parsed, times as UTC timestamps, narrower integers."""
+    """A batch as read (tags as JSON text, times as stored text or as UTC timestamps,
+    wider integers) in ``SCHEMA``."""
     columns = []
     for field, column in zip(SCHEMA, raw.columns, strict=True):
         if field.name == "tags":
             column = _tags(column)
-        elif field.type == TIME:
-            column = column.cast(pa.timestamp("us")).cast(TIME)
+        elif field.type == TIME and column.type != TIME:
+            column = column.cast(pa.timestamp("us"))
         columns.append(column.cast(field.type))
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMA)

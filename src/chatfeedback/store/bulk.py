@@ -365,7 +365,8 @@ class _SQLiteWriter(_Writer):
 
 
 def _stored_column(type_: Any, values: Sequence[Any] | np.ndarray) -> list[Any]:
-    """``values`` as the sqlite3 driver stores them for ``type_``, as a list."""
+    """``values`` as stored for ``type_`` (SQLAlchemy's SQLite forms: time text, JSON
+    text, 0/1, which PostgreSQL's COPY reads as well), as a list."""
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         return _sqlite_datetimes(values)
     if isinstance(values, np.ndarray) and values.dtype.kind == "b":
