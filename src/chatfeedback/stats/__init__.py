@@ -1,0 +1,1 @@
+"""Statistics as pure functions over counts and per-unit aggregates: no SQL, no Streamlit."""
