@@ -172,3 +172,16 @@ def test_comment_and_tags_are_one_event_each(store):
     assert events[1]["actor"] == "session:1"
     rating = store.rating(answer.id)
     assert (rating.comment, rating.tags) == ("wrong year", ("Wrong",))
+
+
+def test_a_database_error_while_iterating_is_a_store_error(store):
+    """``db_errors`` covers a generator's iteration, when its query actually runs."""
+    conv = store.create_conversation()
+    prompt = store.add_message(conv.id, "user", "Hi")
+    answer = store.add_message(conv.id, "assistant", "Hello", parent_id=prompt.id)
+    store.rate(answer.id, 1, scale="thumbs")
+    rows = store.iter_rated_answers()  # nothing has run yet
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE messages RENAME TO gone_messages")
+    with pytest.raises(StoreError, match="^database error: "):
+        next(rows)

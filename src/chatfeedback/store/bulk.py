@@ -25,9 +25,10 @@ from sqlalchemy import (JSON, Boolean, Connection, DateTime, String, Table, Type
                         bindparam, insert, literal_column)
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from .schema import Text, conversations, messages, rating_events, rating_tags, ratings
 from . import stats
-from .store import Store, _db_errors
+from .errors import db_errors
+from .schema import Text, conversations, messages, rating_events, rating_tags, ratings
+from .store import Store
 
 # Parents before children, so that foreign keys hold inside each transaction.
 TABLES = {t.name: t for t in (conversations, messages, ratings, rating_tags, rating_events)}
@@ -45,7 +46,7 @@ class Loaded:
     totals_seconds: float   # the rest of the counting, and writing the running totals
 
 
-@_db_errors
+@db_errors
 def bulk_load(store: Store,
               batches: Iterable[Mapping[str, Columns | Sequence[Columns]]], *,
               defer_indexes: bool = False, check_foreign_keys: bool = True) -> Loaded:

@@ -16,10 +16,10 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import String, Text, cast, func, literal_column, select, type_coerce
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.exc import SQLAlchemyError
 
+from .errors import db_errors
 from .schema import messages, rating_counts, ratings
-from .store import Store, database_error, rated_in_window
+from .store import Store, rated_in_window
 
 COLUMNS = (
     "conversation_id", "message_id", "prompt", "response", "rating", "scale", "score",
@@ -40,6 +40,7 @@ RAW_SQLITE = pa.schema([(name, pa.float64() if name in FLOATS else pa.int64()
                           if name in INTEGERS else pa.string()) for name in COLUMNS])
 
 
+@db_errors
 def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
                               until: datetime | None = None, model: str | None = None,
                               batch: int = 20_000) -> Iterator[Sequence[tuple[Any, ...]]]:
@@ -54,21 +55,19 @@ def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
     """
     query = rated_in_window(_query(store.engine.dialect.name == "sqlite"), since, until,
                             model)
-    try:
-        with store.engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                result = conn.execute(query)
-                cursor = result.cursor  # nothing fetched yet: no server-side buffering
-                while rows := cursor.fetchmany(batch):
-                    yield rows
-            else:
-                result = conn.execution_options(stream_results=True).execute(query)
-                while rows := result.fetchmany(batch):
-                    yield [tuple(row) for row in rows]
-    except (SQLAlchemyError, store.engine.dialect.loaded_dbapi.Error) as exc:
-        raise database_error(exc) from exc
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            result = conn.execute(query)
+            cursor = result.cursor  # nothing fetched yet: no server-side buffering
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        else:
+            result = conn.execution_options(stream_results=True).execute(query)
+            while rows := result.fetchmany(batch):
+                yield [tuple(row) for row in rows]
 
 
+@db_errors
 def slice_starts(store: Store, *, model: str | None = None, rows: int = 50_000
                  ) -> list[str]:
     """Days ('YYYY-MM-DD', oldest first) that cut the ratings into runs of about ``rows``
@@ -79,11 +78,8 @@ def slice_starts(store: Store, *, model: str | None = None, rows: int = 50_000
         .group_by(rating_counts.c.day).order_by(rating_counts.c.day)
     if model is not None:
         query = query.where(rating_counts.c.model == model)
-    try:
-        with store.engine.connect() as conn:
-            days = conn.execute(query).all()
-    except SQLAlchemyError as exc:
-        raise database_error(exc) from exc
+    with store.engine.connect() as conn:
+        days = conn.execute(query).all()
     starts, run = [], 0
     for day, n in days:
         if run >= rows:

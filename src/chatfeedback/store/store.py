@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -35,12 +35,11 @@ from .. import scales
 from ..errors import FeedbackError, NotFound, StoreError
 from ..ids import new_id
 from . import stats
+from .errors import db_errors
 from .schema import conversations, messages, rating_events, rating_tags, ratings
 
-P = ParamSpec("P")
-T = TypeVar("T")
-ANYONE = object()
-_MIGRATING = threading.Lock()  # Alembic's op/context proxies are process-global  # owner filter meaning "do not filter by owner"
+ANYONE = object()  # owner filter meaning "do not filter by owner"
+_MIGRATING = threading.Lock()  # Alembic's op/context proxies are process-global
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -113,25 +112,6 @@ ANSWER_FIELDS = {"model", "backend", "settings", "system_prompt", "ttft_ms", "la
                  "error"}
 
 
-def _db_errors(method: Callable[P, T]) -> Callable[P, T]:
-    """Turn driver errors into StoreError with a one-line message; never swallow them."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return method(*args, **kwargs)
-        except SQLAlchemyError as exc:
-            raise database_error(exc) from exc
-
-    return wrapper
-
-
-def database_error(exc: Exception) -> StoreError:
-    """A driver's error (SQLAlchemy's, or a DBAPI's own) as a one-line StoreError."""
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    return StoreError(f"database error: {reason}")
-
-
 class Store:
     """Owns the schema (migrations) and every query; safe to share between threads."""
 
@@ -169,7 +149,7 @@ class Store:
             reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
             raise StoreError(f"cannot open database {self.url}: {reason}") from exc
 
-    @_db_errors
+    @db_errors
     def revision(self) -> str | None:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
@@ -196,7 +176,7 @@ class Store:
                 yield conn
 
     # ----------------------------------------------------------- conversations
-    @_db_errors
+    @db_errors
     def create_conversation(self, *, owner: str | None = None, title: str = "",
                             model: str | None = None, source: str = "chat",
                             training_consent: bool = False, meta: dict[str, Any] | None = None,
@@ -209,7 +189,7 @@ class Store:
             conn.execute(insert(conversations).values(row))
         return Conversation(**row)
 
-    @_db_errors
+    @db_errors
     def conversation(self, conversation_id: str, owner: Any = ANYONE) -> Conversation:
         """The conversation, or NotFound (also when it belongs to another owner)."""
         query = select(conversations).where(conversations.c.id == conversation_id)
@@ -219,7 +199,7 @@ class Store:
             raise NotFound("Conversation not found")
         return _conversation(row)
 
-    @_db_errors
+    @db_errors
     def list_conversations(self, owner: Any = ANYONE, limit: int = 50) -> list[Conversation]:
         """Newest (most recently active) first."""
         query = select(conversations).order_by(conversations.c.updated_at.desc(),
@@ -229,19 +209,19 @@ class Store:
         with self.engine.connect() as conn:
             return [_conversation(r) for r in conn.execute(query).mappings()]
 
-    @_db_errors
+    @db_errors
     def set_training_consent(self, conversation_id: str, allowed: bool) -> None:
         with self._write() as conn:
             conn.execute(update(conversations).where(conversations.c.id == conversation_id)
                          .values(training_consent=allowed))
 
-    @_db_errors
+    @db_errors
     def set_conversation_model(self, conversation_id: str, model: str) -> None:
         with self._write() as conn:
             conn.execute(update(conversations).where(conversations.c.id == conversation_id)
                          .values(model=model))
 
-    @_db_errors
+    @db_errors
     def import_conversation(self, messages_in: Sequence[tuple[str, str]], *,
                             model: str | None = None, meta: dict[str, Any] | None = None,
                             owner: str | None = None, title: str | None = None,
@@ -288,7 +268,7 @@ class Store:
         return Conversation(**conv)
 
     # ---------------------------------------------------------------- messages
-    @_db_errors
+    @db_errors
     def add_message(self, conversation_id: str, role: str, content: str, *,
                     parent_id: str | None = None, turn: int | None = None,
                     status: str = "complete", created_at: datetime | None = None,
@@ -333,7 +313,7 @@ class Store:
                          .values(touch))
         return Message(**row)
 
-    @_db_errors
+    @db_errors
     def update_answer(self, message_id: str, *, content: str | None = None,
                       status: str | None = None, **answer: Any) -> None:
         """Save streamed text, its final status and its generation metadata."""
@@ -348,7 +328,7 @@ class Store:
         with self._write() as conn:
             conn.execute(update(messages).where(messages.c.id == message_id).values(values))
 
-    @_db_errors
+    @db_errors
     def message(self, message_id: str) -> Message:
         with self.engine.connect() as conn:
             row = conn.execute(select(messages).where(messages.c.id == message_id)) \
@@ -357,14 +337,14 @@ class Store:
             raise NotFound("Message not found")
         return _message(row)
 
-    @_db_errors
+    @db_errors
     def turn_count(self, conversation_id: str) -> int:
         with self.engine.connect() as conn:
             last = conn.execute(select(func.max(messages.c.turn)).where(
                 messages.c.conversation_id == conversation_id)).scalar()
         return 0 if last is None else last + 1
 
-    @_db_errors
+    @db_errors
     def messages(self, conversation_id: str, *, from_turn: int = 0) -> list[Message]:
         """The conversation as shown: each prompt followed by its selected answer, from
         ``from_turn`` on. Each answer knows how many versions (siblings) it has."""
@@ -381,7 +361,7 @@ class Store:
             siblings = {parent: count for parent, count in conn.execute(counts)}
         return [_message(r, siblings.get(r["parent_id"], 1)) for r in rows]
 
-    @_db_errors
+    @db_errors
     def versions(self, parent_id: str) -> list[Message]:
         """Every answer to one prompt, oldest version first."""
         query = select(messages).where(messages.c.parent_id == parent_id) \
@@ -390,7 +370,7 @@ class Store:
             rows = conn.execute(query).mappings().all()
         return [_message(r, len(rows)) for r in rows]
 
-    @_db_errors
+    @db_errors
     def select_version(self, message_id: str) -> None:
         """Show ``message_id`` instead of its siblings."""
         with self._write() as conn:
@@ -401,7 +381,7 @@ class Store:
             conn.execute(update(messages).where(messages.c.parent_id == parent)
                          .values(selected=messages.c.id == message_id))
 
-    @_db_errors
+    @db_errors
     def mark_shown(self, message_ids: Iterable[str]) -> None:
         """Record the first time each answer was shown to a person (exposure)."""
         ids = list(message_ids)
@@ -428,7 +408,7 @@ class Store:
                         _counter_key(answers[r.message_id]), r.scale)):
                     stats.move_shown_rating(conn, answers[message_id], None, scale)
 
-    @_db_errors
+    @db_errors
     def recover_interrupted(self, stale_after: float = 30.0,
                             message_ids: Iterable[str] | None = None) -> int:
         """Mark answers whose stream stopped saving ``stale_after`` seconds ago (the server
@@ -444,7 +424,7 @@ class Store:
         return result.rowcount or 0
 
     # ----------------------------------------------------------------- ratings
-    @_db_errors
+    @db_errors
     def rate(self, message_id: str, value: int | None, *, scale: str,
              actor: str | None = None, allow_change: bool = True) -> Rating:
         """Set, change or clear (``value=None``) the rating of an answer, appending the event.
@@ -489,7 +469,7 @@ class Store:
             stats.move_shown_rating(conn, msg, _rated_scale(old), _rated_scale(row))
         return _rating(row)
 
-    @_db_errors
+    @db_errors
     def annotate(self, message_id: str, *, comment: str | None = None,
                  tags: Iterable[str] | None = None, actor: str | None = None,
                  max_comment_length: int | None = None) -> Rating:
@@ -536,14 +516,14 @@ class Store:
             id=new_id(), message_id=message_id, conversation_id=conversation_id, action=action,
             actor=actor, created_at=when, **fields))
 
-    @_db_errors
+    @db_errors
     def rating(self, message_id: str) -> Rating | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(ratings).where(ratings.c.message_id == message_id)) \
                 .mappings().first()
         return None if row is None else _rating(row)
 
-    @_db_errors
+    @db_errors
     def ratings(self, conversation_id: str, *, from_turn: int = 0) -> dict[str, Rating]:
         """The ratings in a conversation (of answers from ``from_turn`` on), by message id."""
         query = select(ratings).where(ratings.c.conversation_id == conversation_id)
@@ -554,31 +534,31 @@ class Store:
         with self.engine.connect() as conn:
             return {r["message_id"]: _rating(r) for r in conn.execute(query).mappings()}
 
-    @_db_errors
+    @db_errors
     def is_empty(self) -> bool:
         """True when the database holds no message yet."""
         with self.engine.connect() as conn:
             return conn.execute(select(messages.c.id).limit(1)).first() is None
 
-    @_db_errors
+    @db_errors
     def rebuild_stats(self) -> None:
         """Recompute the dashboard's running totals from the rows (see store/stats.py)."""
         with self._write() as conn:
             stats.rebuild(conn)
 
-    @_db_errors
+    @db_errors
     def replace_stats(self, counts: stats.Counts) -> None:
         """Make the running totals ``counts``, as :func:`stats.count` computed them."""
         with self._write() as conn:
             stats.replace(conn, counts)
 
-    @_db_errors
+    @db_errors
     def iter_events(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """The audit trail, oldest first, streamed."""
         query = select(rating_events).order_by(rating_events.c.id)
         yield from self._stream(query, batch)
 
-    @_db_errors
+    @db_errors
     def iter_rated_answers(self, *, since: datetime | None = None,
                            until: datetime | None = None, model: str | None = None,
                            batch: int = 1000) -> Iterator[dict[str, Any]]:

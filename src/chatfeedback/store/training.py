@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select
 
+from .errors import db_errors
 from .schema import conversations, messages, ratings
-from .store import Store, _db_errors, as_utc
+from .store import Store, as_utc
 
 ROLE_ORDER = case((messages.c.role == "system", 0), (messages.c.role == "user", 1), else_=2)
 
@@ -27,7 +28,7 @@ def _wanted(since: datetime | None, until: datetime | None, model: str | None) -
     return and_(*where)
 
 
-@_db_errors
+@db_errors
 def iter_conversations(store: Store, *, since: datetime | None = None,
                        until: datetime | None = None, model: str | None = None,
                        batch: int = 2000) -> Iterator[list[dict[str, Any]]]:
@@ -61,7 +62,7 @@ def iter_conversations(store: Store, *, since: datetime | None = None,
             yield conversation
 
 
-@_db_errors
+@db_errors
 def count_without_consent(store: Store, *, since: datetime | None = None,
                           until: datetime | None = None, model: str | None = None) -> int:
     """How many wanted ratings are left out because their conversation has no consent."""
