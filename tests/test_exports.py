@@ -311,3 +311,18 @@ def test_a_reader_that_fails_says_why_in_one_line(store, hand_built, db_url, tmp
     [line] = result.output.strip().splitlines()
     assert line.startswith("Error: the export could not read the database: ")
     assert "no such column" in line and "ttft_ms" in line
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "events", "kto"])
+def test_a_database_error_while_streaming_is_one_line(store, hand_built, db_url, tmp_path,
+                                                      fmt):
+    """The rows are read while they are written: an error then is the CLI's one line and
+    exit code 2, not a traceback."""
+    with store.engine.begin() as conn:  # tables the exports read are gone
+        conn.exec_driver_sql("ALTER TABLE messages RENAME TO gone_messages")
+        conn.exec_driver_sql("ALTER TABLE rating_events RENAME TO gone_events")
+    result = CliRunner().invoke(main, ["export", "--format", fmt, "-o",
+                                       str(tmp_path / "out"), "--db", db_url])
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert line.startswith("Error: database error: ")

@@ -36,18 +36,19 @@ class Fail(click.ClickException):
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
-def settings_from(config: str | None, db: str | None) -> Settings:
-    try:
-        return load_settings(config, db)
-    except ChatfeedbackError as exc:
-        raise Fail(str(exc)) from None
+class Commands(click.Group):
+    """The command group that turns every ChatfeedbackError, wherever a command raises it
+    (or a generator it iterates), into the one-line failure and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ChatfeedbackError as exc:
+            raise Fail(str(exc)) from None
 
 
 def open_store(config: str | None, db: str | None) -> Store:
-    try:
-        return Store.open(settings_from(config, db).database_url)
-    except ChatfeedbackError as exc:
-        raise Fail(str(exc)) from None
+    return Store.open(load_settings(config, db).database_url)
 
 
 config_option = click.option("--config", "config", type=click.Path(dir_okay=False),
@@ -56,7 +57,7 @@ db_option = click.option("--db", "db", metavar="URL",
                          help="Database URL, e.g. sqlite:///chatfeedback.db.")
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=Commands, context_settings=CONTEXT)
 @click.version_option(package_name="chatfeedback")
 def main() -> None:
     """Chat with your LLM and rate every answer; export the ratings.
@@ -87,14 +88,11 @@ def run(port: int, host: str, secrets: str | None, config: str | None, db: str |
         chatfeedback run --port 8501 --db sqlite:///feedback.db
         chatfeedback run --secrets /etc/chatfeedback/secrets.toml
     """
-    settings = settings_from(config, db)
+    settings = load_settings(config, db)
     secret_files = secrets_files(secrets, settings)
     sign_in = check_sign_in(secret_files)
-    try:
-        service = ChatService.open(settings)  # checks models and the database first
-        service.store.close()
-    except ChatfeedbackError as exc:
-        raise Fail(str(exc)) from None
+    service = ChatService.open(settings)  # checks models and the database first
+    service.store.close()
     _check_port(host, port)
     env = dict(os.environ, CHATFEEDBACK_DATABASE_URL=settings.database_url)
     if settings.source:
@@ -207,30 +205,27 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
     store = open_store(config, db)
     window = dict(since=_date(since), until=_date(until), model=model)
     lines: list[str]
-    try:
-        if fmt in TRAINING_FORMATS:
-            with _open_output(output) as out:
-                lines = write_training(store, fmt, out, **window).lines()
-        elif fmt == "parquet":
-            if output == "-" and sys.stdout.isatty():
-                raise Fail("Parquet is binary: write it to a file with -o FILE")
-            target = sys.stdout.buffer if output == "-" else output
-            try:
-                count = export_parquet(store, target, **window)
-            except OSError as exc:
-                raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
-            lines = [f"exported {count} rows"]
+    if fmt in TRAINING_FORMATS:
+        with _open_output(output) as out:
+            lines = write_training(store, fmt, out, **window).lines()
+    elif fmt == "parquet":
+        if output == "-" and sys.stdout.isatty():
+            raise Fail("Parquet is binary: write it to a file with -o FILE")
+        target = sys.stdout.buffer if output == "-" else output
+        try:
+            count = export_parquet(store, target, **window)
+        except OSError as exc:
+            raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
+        lines = [f"exported {count} rows"]
+    else:
+        if fmt == "events":
+            rows = store.iter_events()
         else:
-            if fmt == "events":
-                rows = store.iter_events()
-            else:
-                rows = (answer_row(r) for r in store.iter_rated_answers(**window))
-            with _open_output(output) as out:
-                count = write_jsonl(rows, out) if fmt in ("jsonl", "events") else WRITERS[fmt](
-                    rows, out)
-            lines = [f"exported {count} rows"]
-    except ChatfeedbackError as exc:
-        raise Fail(str(exc)) from None
+            rows = (answer_row(r) for r in store.iter_rated_answers(**window))
+        with _open_output(output) as out:
+            count = write_jsonl(rows, out) if fmt in ("jsonl", "events") else WRITERS[fmt](
+                rows, out)
+        lines = [f"exported {count} rows"]
     for line in lines:
         click.echo(line, err=True)
 
@@ -262,11 +257,7 @@ def demo(responses: int, seed: int, weeks: int, rated_share: float, config: str 
 
     store = open_store(config, db)
     started = time.perf_counter()
-    try:
-        result = demo_data.fill(store, responses, seed=seed, weeks=weeks,
-                                rated_share=rated_share)
-    except ChatfeedbackError as exc:
-        raise Fail(str(exc)) from None
+    result = demo_data.fill(store, responses, seed=seed, weeks=weeks, rated_share=rated_share)
     click.echo(f"created {result.answers:,} answers in {result.conversations:,} conversations, "
                f"{result.rated:,} ratings ({result.rows:,} rows) in "
                f"{time.perf_counter() - started:.1f} s (generate and insert "
@@ -308,8 +299,6 @@ def import_(file: str, owner: str | None, config: str | None, db: str | None) ->
                     click.echo(outcome.conversation_id)
     except OSError as exc:
         raise Fail(f"cannot read {file}: {exc.strerror}") from None
-    except ChatfeedbackError as exc:
-        raise Fail(str(exc)) from None
     click.echo(f"imported {imported} conversations"
                + (f"; {failed} lines failed" if failed else ""), err=True)
     if failed:
@@ -369,12 +358,8 @@ def revision(config: str | None, db: str | None) -> None:
     Example:
         chatfeedback db revision
     """
-    settings = settings_from(config, db)
-    try:
-        store = Store.open(settings.database_url, upgrade=False)
-        click.echo(f"database: {store.revision() or 'empty'}; latest: {Store.head()}")
-    except ChatfeedbackError as exc:
-        raise Fail(str(exc)) from None
+    store = Store.open(load_settings(config, db).database_url, upgrade=False)
+    click.echo(f"database: {store.revision() or 'empty'}; latest: {Store.head()}")
 
 
 @db.command("rebuild-stats", context_settings=CONTEXT)
@@ -390,8 +375,5 @@ def rebuild_stats(config: str | None, db: str | None) -> None:
         chatfeedback db rebuild-stats --db sqlite:///chatfeedback.db
     """
     store = open_store(config, db)
-    try:
-        store.rebuild_stats()
-    except ChatfeedbackError as exc:
-        raise Fail(str(exc)) from None
+    store.rebuild_stats()
     click.echo(f"rebuilt the running totals of {store.url}")
