@@ -75,3 +75,75 @@ def test_bad_values_are_one_line_errors(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_reviewers_and_criteria(tmp_path):
+    path = write(tmp_path, """
+[access]
+admins = ["Lead@example.org"]
+reviewers = ["Ann@example.org", "bob@example.org"]
+[[criteria]]
+name = "correct"
+kind = "scale"
+description = "Is every statement true?"
+[[criteria]]
+name = "tone"
+kind = "choice"
+options = ["too formal", "right", "too casual"]
+[[criteria]]
+name = "safe"
+kind = "boolean"
+[[criteria]]
+name = "size"
+kind = "scale"
+level = "interval"
+""")
+    settings = load_settings(path, environ={})
+    assert settings.access.reviewers == ("ann@example.org", "bob@example.org")
+    assert settings.access.may_review("ann@example.org")
+    assert settings.access.may_review("lead@example.org")  # admins review too
+    assert not settings.access.may_review("eve@example.org")
+    assert not settings.access.may_review(None)
+    correct, tone, safe, size = settings.criteria
+    assert (correct.kind, correct.level, correct.domain) == ("scale", "ordinal", (1, 2, 3, 4, 5))
+    assert correct.description == "Is every statement true?"
+    assert (tone.level, tone.domain) == ("nominal", ("too formal", "right", "too casual"))
+    assert (safe.level, safe.domain) == ("nominal", (0, 1))
+    assert size.level == "interval"
+    assert settings.criterion("tone") is tone
+    assert correct.check("4") == 4 and safe.check(True) == 1 and tone.check("right") == "right"
+    for criterion, bad in [(correct, 6), (correct, True), (tone, "rude"), (safe, 2)]:
+        with pytest.raises(ValueError, match="is not one of"):
+            criterion.check(bad)
+
+
+def test_default_rubric_is_one_thumbs_criterion(tmp_path):
+    settings = load_settings(write(tmp_path, ""), environ={})
+    assert [(c.name, c.kind) for c in settings.criteria] == [("good", "thumbs")]
+    with pytest.raises(ConfigError, match="unknown criterion 'nope'; the settings define good"):
+        settings.criterion("nope")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[access]\nreviewers = \"a@b\"\n", "'access.reviewers' must be a list of non-empty strings"),
+    ("criteria = 3\n", "'criteria' must be one or more [[criteria]] tables"),
+    ("[[criteria]]\nkind = \"scale\"\n", "criteria[1].name is required"),
+    ("[[criteria]]\nname = \"a\"\nkind = \"stars\"\n",
+     "criterion 'a': 'kind' must be one of thumbs, scale, boolean, choice; got 'stars'"),
+    ("[[criteria]]\nname = \"a\"\nkind = \"choice\"\n", "criterion 'a': a choice needs 'options'"),
+    ("[[criteria]]\nname = \"a\"\nkind = \"choice\"\noptions = [\"x\", \"x\"]\n",
+     "'options' has the same option twice"),
+    ("[[criteria]]\nname = \"a\"\nkind = \"scale\"\noptions = [\"x\", \"y\"]\n",
+     "'options' is only for kind = \"choice\""),
+    ("[[criteria]]\nname = \"a\"\nkind = \"thumbs\"\nlevel = \"interval\"\n",
+     "'level' for a thumbs criterion must be nominal; got 'interval'"),
+    ("[[criteria]]\nname = \"a\"\nkind = \"thumbs\"\n[[criteria]]\nname = \"a\"\nkind = \"scale\"\n",
+     "criterion 'a' is defined twice"),
+    ("[[criteria]]\nname = \"a\"\nkind = \"thumbs\"\nweight = 2\n",
+     "criterion 'a': unknown key 'weight'"),
+])
+def test_bad_review_settings_are_one_line_errors(tmp_path, text, message):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text), environ={})
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)

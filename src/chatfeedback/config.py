@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .rubric import Criterion, parse_criteria
 
 DEFAULT_CONFIG_FILE = "chatfeedback.toml"
 DEFAULT_DATABASE_URL = "sqlite:///chatfeedback.db"
@@ -55,6 +56,11 @@ class ChatConfig:
 @dataclass(frozen=True)
 class AccessConfig:
     admins: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()  # admins review too (see ``may_review``)
+
+    def may_review(self, user: str | None) -> bool:
+        """A signed-in user listed as a reviewer or an admin."""
+        return user is not None and (user in self.reviewers or user in self.admins)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class Settings:
     chat: ChatConfig = field(default_factory=ChatConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
     models: tuple[ModelConfig, ...] = (ModelConfig("echo", "echo", options={"delay": 0.02}),)
+    criteria: tuple[Criterion, ...] = parse_criteria(None, "defaults")
     source: str | None = None  # the file the settings came from, if any
 
     def model(self, name: str | None) -> ModelConfig:
@@ -72,6 +79,14 @@ class Settings:
             if model.name == name:
                 return model
         return self.models[0]
+
+    def criterion(self, name: str) -> Criterion:
+        """The ``[[criteria]]`` entry called ``name``; ConfigError names the known ones."""
+        for criterion in self.criteria:
+            if criterion.name == name:
+                return criterion
+        raise ConfigError(f"unknown criterion '{name}'; the settings define "
+                          f"{', '.join(c.name for c in self.criteria)}")
 
 
 def load_settings(config_file: str | os.PathLike[str] | None = None,
@@ -93,7 +108,7 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
     url = database_url or env.get("CHATFEEDBACK_DATABASE_URL") or settings.database_url
     return Settings(database_url=_check_url(url), feedback=settings.feedback, chat=settings.chat,
                     access=settings.access, models=settings.models,
-                    source=str(path.resolve()) if path else None)
+                    criteria=settings.criteria, source=str(path.resolve()) if path else None)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -109,7 +124,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any], where: str) -> Settings:
-    _only(data, {"database", "feedback", "chat", "access", "models"}, where, "")
+    _only(data, {"database", "feedback", "chat", "access", "models", "criteria"}, where, "")
     database = _table(data, "database", where)
     _only(database, {"url"}, where, "database.")
     url = _typed(database, "url", str, where, "database.", DEFAULT_DATABASE_URL)
@@ -132,11 +147,14 @@ def _parse(data: dict[str, Any], where: str) -> Settings:
     chat = ChatConfig(window=_positive_int(chat_t, "window", where, "chat.",
                                           ChatConfig.window))
     access_t = _table(data, "access", where)
-    _only(access_t, {"admins"}, where, "access.")
-    access = AccessConfig(admins=tuple(a.lower() for a in
-                                       _str_list(access_t, "admins", where, (), "access.")))
+    _only(access_t, {"admins", "reviewers"}, where, "access.")
+    access = AccessConfig(
+        admins=tuple(a.lower() for a in _str_list(access_t, "admins", where, (), "access.")),
+        reviewers=tuple(a.lower() for a in _str_list(access_t, "reviewers", where, (),
+                                                     "access.")))
     models = _parse_models(data.get("models"), where)
-    return Settings(database_url=url, feedback=feedback, chat=chat, access=access, models=models)
+    return Settings(database_url=url, feedback=feedback, chat=chat, access=access, models=models,
+                    criteria=parse_criteria(data.get("criteria"), where))
 
 
 def _parse_models(raw: Any, where: str) -> tuple[ModelConfig, ...]:

@@ -61,6 +61,14 @@ def is_admin() -> bool:
     return user is not None and user in service().settings.access.admins
 
 
+def is_reviewer() -> bool:
+    """May review answers: everyone when sign-in is off, otherwise the signed-in users listed
+    in ``[access] reviewers`` or ``admins``."""
+    if not sign_in_configured():
+        return True
+    return service().settings.access.may_review(current_user())
+
+
 def actor() -> str:
     """Who a rating event is attributed to: the user, else this browser session."""
     user = current_user()
