@@ -1,0 +1,79 @@
+"""The arena leaderboard at scale: 1,000 voter-bootstrap resamples on 1,000,000 votes among 20 models.
+
+    .venv/bin/python benchmarks/arena.py [--votes 1000000] [--models 20] [--voters 10000] [--reps 3]
+
+Votes are simulated (tests/arena_sim.py), then aggregated per (voter, model A, model B, winner) as
+the Store's GROUP BY returns them; the timed part is what the Arena page and `chatfeedback arena`
+compute from those rows: the plain leaderboard (target < 3 s) and the style-controlled one (from
+one row per vote, since style covariates cannot be aggregated away).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.arena_sim import simulate
+
+from chatfeedback.stats import bradley_terry as bt
+
+
+def aggregate(votes: bt.Votes) -> bt.Votes:
+    k = len(votes.models)
+    key = ((votes.voter * k + votes.a) * k + votes.b) * 4 + votes.outcome
+    uniq, inverse = np.unique(key, return_inverse=True)
+    count = np.bincount(inverse, votes.count)
+    weight = np.bincount(inverse, votes.weight)
+    outcome, rest = uniq % 4, uniq // 4
+    b, rest = rest % k, rest // k
+    a, voter = rest % k, rest // k
+    return bt.Votes(votes.models, voter, a, b, outcome, count, weight)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--votes", type=int, default=1_000_000)
+    ap.add_argument("--models", type=int, default=20)
+    ap.add_argument("--voters", type=int, default=10_000)
+    ap.add_argument("--bootstrap", type=int, default=1000)
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    theta = np.linspace(1.5, -1.5, args.models)
+    votes, _ = simulate(rng, theta, args.votes, args.voters)
+    grouped = aggregate(votes)
+    fa = rng.lognormal(6, 0.5, (args.votes, 4))
+    fb = rng.lognormal(6, 0.5, (args.votes, 4))
+    styled = bt.Votes(votes.models, votes.voter, votes.a, votes.b, votes.outcome, votes.count,
+                      votes.weight, fa, fb)
+    load = os.getloadavg()[0]
+    plain, style = [], []
+    for rep in range(args.reps):
+        t0 = time.perf_counter()
+        board = bt.leaderboard(grouped, bootstrap=args.bootstrap, seed=rep)
+        plain.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        bt.style_leaderboard(styled, bootstrap=args.bootstrap, seed=rep)
+        style.append(time.perf_counter() - t0)
+    print(f"{args.votes:,} votes, {args.models} models, {args.voters:,} voters "
+          f"({len(grouped.voter):,} aggregated rows), {args.bootstrap} bootstrap resamples; "
+          f"load average {load:.2f} before, {os.getloadavg()[0]:.2f} after")
+    print(f"plain leaderboard: median {statistics.median(plain):.2f} s "
+          f"(runs {', '.join(f'{t:.2f}' for t in plain)}; target < 3 s)")
+    print(f"style-controlled:  median {statistics.median(style):.2f} s "
+          f"(runs {', '.join(f'{t:.2f}' for t in style)})")
+    top = board.ratings[0]
+    print(f"top: {top.model} {top.rating:.1f} [{top.ci[0]:.1f}, {top.ci[1]:.1f}]")
+    return 0 if statistics.median(plain) < 3.0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,376 @@
+"""Bradley-Terry ratings from pairwise votes, on LMArena's scale, with intervals that resample voters.
+
+Votes arrive aggregated (one row per voter, model on side A, model on side B and outcome, with the
+number of votes and their summed weight), so nothing here loops over votes in Python. A tie and
+"both are bad" count half a win for each side, as LMArena counts them. Ratings are maximum
+likelihood estimates put on LMArena's scale: 400 points per factor of 10 in the odds, centred so
+that the mean rating is 1000. Intervals are percentiles of a bootstrap that resamples voters (a
+voter's votes are not independent of each other), and a model's rank is 1 + the number of models
+whose lower bound is above its upper bound.
+
+Each vote may carry a weight, the inverse of the probability with which its pair was drawn, so
+that drawing some pairs more often (active sampling) does not bias the estimates.
+
+Style control (LMArena, "Does style matter?", 2024) fits the same model with the normalised
+differences in answer length and Markdown headers, lists and bold text as covariates; its
+intervals come from the linearised (one-step) voter bootstrap, which needs one fit instead of one
+per resample because those covariates cannot be aggregated away.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SCALE = 400.0 / math.log(10.0)   # rating points per unit of natural log-odds
+CENTRE = 1000.0
+# A vanishingly weak Gaussian prior on the log-strengths (sd 10, i.e. +-1,700 points): it keeps a
+# model that never lost in some bootstrap resample finite, and moves real ratings by < 0.01 points.
+RIDGE = 0.01
+WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
+SCORE_A = np.array([1.0, 0.0, 0.5, 0.5])   # side A's share of the win, by outcome code
+STYLE_FEATURES = ("length", "headers", "lists", "bold")
+
+
+@dataclass(frozen=True)
+class Votes:
+    """Aggregated votes: row r is ``count[r]`` votes (summed weight ``weight[r]``) by voter
+    ``voter[r]`` between models ``a[r]`` (side A) and ``b[r]`` (side B) with outcome code
+    ``outcome[r]`` (an index into WINNERS). ``features_a``/``features_b`` (rows x STYLE_FEATURES)
+    are the answers' style counts, needed only for style control (then each row is one vote)."""
+
+    models: tuple[str, ...]
+    voter: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    outcome: np.ndarray
+    count: np.ndarray
+    weight: np.ndarray
+    features_a: np.ndarray | None = None
+    features_b: np.ndarray | None = None
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence], models: Sequence[str] | None = None,
+                  features: Iterable[Sequence] | None = None) -> Votes:
+        """Rows of (voter, model_a, model_b, winner, count, weight); winner as in WINNERS.
+        ``models`` fixes the order (default: sorted names); rows naming other models are kept
+        out. ``features``: per row, side A's then side B's STYLE_FEATURES counts."""
+        rows = list(rows)
+        names = tuple(models) if models is not None else tuple(sorted(
+            {r[1] for r in rows} | {r[2] for r in rows}))
+        index = {m: i for i, m in enumerate(names)}
+        keep = [k for k, r in enumerate(rows) if r[1] in index and r[2] in index and r[1] != r[2]]
+        voters: dict = {}
+        codes = {w: i for i, w in enumerate(WINNERS)}
+        voter = np.fromiter((voters.setdefault(rows[k][0], len(voters)) for k in keep), np.int64,
+                            len(keep))
+        a = np.fromiter((index[rows[k][1]] for k in keep), np.int64, len(keep))
+        b = np.fromiter((index[rows[k][2]] for k in keep), np.int64, len(keep))
+        outcome = np.fromiter((codes[rows[k][3]] for k in keep), np.int64, len(keep))
+        count = np.fromiter((rows[k][4] for k in keep), np.float64, len(keep))
+        weight = np.fromiter((rows[k][5] for k in keep), np.float64, len(keep))
+        fa = fb = None
+        if features is not None:
+            feats = np.asarray(list(features), dtype=np.float64).reshape(len(rows), -1)[keep]
+            half = feats.shape[1] // 2
+            fa, fb = feats[:, :half], feats[:, half:]
+        return cls(names, voter, a, b, outcome, count, weight, fa, fb)
+
+    @property
+    def n_voters(self) -> int:
+        return int(self.voter.max()) + 1 if len(self.voter) else 0
+
+    @property
+    def total(self) -> int:
+        return round(float(self.count.sum()))
+
+
+@dataclass(frozen=True)
+class Rating:
+    model: str
+    rating: float
+    ci: tuple[float, float]
+    rank: int
+    votes: int
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    ratings: list[Rating]                      # best first
+    votes: int
+    coefficients: dict[str, float] = field(default_factory=dict)   # style control only
+
+    def to_dict(self) -> dict:
+        out: dict = {"models": [{"model": r.model, "rating": round(r.rating, 1),
+                                 "ci": [round(r.ci[0], 1), round(r.ci[1], 1)], "rank": r.rank,
+                                 "votes": r.votes} for r in self.ratings],
+                     "votes": self.votes}
+        if self.coefficients:
+            out["coefficients"] = {k: round(v, 4) for k, v in self.coefficients.items()}
+        return out
+
+
+def to_scale(theta: np.ndarray) -> np.ndarray:
+    """Natural log-strengths -> LMArena points, centred on the mean of the last axis."""
+    return CENTRE + SCALE * (theta - theta.mean(axis=-1, keepdims=True))
+
+
+def ranks(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """1 + the number of models whose lower bound is above this model's upper bound."""
+    return 1 + (lower[None, :] > upper[:, None]).sum(axis=1)
+
+
+# -- plain Bradley-Terry over pair totals ------------------------------------------------------
+
+def _pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
+    i, j = np.triu_indices(k, 1)
+    return i, j
+
+
+def _pair_index(i: np.ndarray, j: np.ndarray, k: int) -> np.ndarray:
+    """Index of the unordered pair {i, j} (i != j) in np.triu_indices(k, 1) order."""
+    lo, hi = np.minimum(i, j), np.maximum(i, j)
+    return lo * k - lo * (lo + 1) // 2 + (hi - lo - 1)
+
+
+def _row_scores(votes: Votes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: its pair's index, the weighted score of the pair's lower-index model, and the weight."""
+    k = len(votes.models)
+    p = _pair_index(votes.a, votes.b, k)
+    score_a = votes.weight * SCORE_A[votes.outcome]
+    score_lo = np.where(votes.a < votes.b, score_a, votes.weight - score_a)
+    return p, score_lo, votes.weight
+
+
+def fit_pairs(score: np.ndarray, total: np.ndarray, k: int, ridge: float = RIDGE,
+              max_iter: int = 100, tol: float = 1e-10) -> np.ndarray:
+    """Maximum-likelihood log-strengths, batched: ``score``/``total`` are (B, P) weighted wins of
+    the lower-index model and weighted votes per pair (np.triu_indices order); returns (B, K)
+    natural log-strengths with mean 0. Newton's method on the concave log-likelihood."""
+    score, total = np.atleast_2d(score), np.atleast_2d(total)
+    i, j = _pairs(k)
+    incidence = np.zeros((len(i), k))
+    incidence[np.arange(len(i)), i] = 1.0
+    incidence[np.arange(len(i)), j] = -1.0
+    theta = np.zeros((score.shape[0], k))
+    # + J/k: the log-likelihood ignores a common shift, so steps live where the sum is 0 and this
+    # makes the Hessian invertible without changing them (also with ridge = 0)
+    eye = ridge * np.eye(k) + np.full((k, k), 1.0 / k)
+    for _ in range(max_iter):
+        d = theta[:, i] - theta[:, j]
+        p = 1.0 / (1.0 + np.exp(-d))
+        grad = (score - total * p) @ incidence - ridge * theta
+        w = total * p * (1.0 - p)
+        hess = np.matmul(incidence.T[None, :, :] * w[:, None, :], incidence) + eye
+        step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        # a model that never lost in a resample walks off slowly instead of overflowing
+        big = np.abs(step).max(axis=1, keepdims=True)
+        step *= np.minimum(1.0, 3.0 / np.maximum(big, 1e-300))
+        theta += step
+        if big.max() < tol:
+            break
+    return theta - theta.mean(axis=1, keepdims=True)
+
+
+def _multiplicities(rng: np.random.Generator, n_voters: int, reps: int) -> np.ndarray:
+    """(reps, V) counts of how often each voter is drawn in each bootstrap resample."""
+    draws = rng.integers(0, n_voters, size=(reps, n_voters))
+    draws += (np.arange(reps) * n_voters)[:, None]
+    return np.bincount(draws.ravel(), minlength=reps * n_voters).reshape(reps, n_voters)
+
+
+def _resampled(rng: np.random.Generator, per_voter: np.ndarray, reps: int) -> Iterable[np.ndarray]:
+    """Yield chunks of (reps_chunk, columns) totals of ``per_voter`` (V, columns) over voter
+    resamples; one matrix product per chunk."""
+    n_voters = per_voter.shape[0]
+    chunk = max(1, min(reps, 4_000_000 // max(n_voters, 1)))
+    done = 0
+    while done < reps:
+        m = min(chunk, reps - done)
+        yield _multiplicities(rng, n_voters, m).astype(per_voter.dtype) @ per_voter
+        done += m
+
+
+def _interval(boot: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(boot, [alpha, 1.0 - alpha], axis=0)
+    return lo, hi
+
+
+def _board(models: Sequence[str], point: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+           per_model: np.ndarray, votes: int, coefficients: dict | None = None) -> Leaderboard:
+    rank = ranks(lo, hi)
+    order = np.argsort(-point, kind="stable")
+    return Leaderboard([Rating(models[m], float(point[m]), (float(lo[m]), float(hi[m])),
+                               int(rank[m]), int(per_model[m])) for m in order],
+                       votes, coefficients or {})
+
+
+def votes_per_model(votes: Votes) -> np.ndarray:
+    k = len(votes.models)
+    return (np.bincount(votes.a, votes.count, minlength=k)
+            + np.bincount(votes.b, votes.count, minlength=k)).round().astype(np.int64)
+
+
+def leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.95, seed: int = 0,
+                ridge: float = RIDGE) -> Leaderboard:
+    """Ratings, intervals (voter bootstrap, ``bootstrap`` resamples) and ranks of every model."""
+    k = len(votes.models)
+    if len(votes.voter) == 0 or k < 2:
+        return _board(votes.models, np.full(k, CENTRE), np.full(k, -np.inf), np.full(k, np.inf),
+                      np.zeros(k, np.int64), 0)
+    p, score_lo, weight = _row_scores(votes)
+    n_pairs = k * (k - 1) // 2
+    point = to_scale(fit_pairs(np.bincount(p, score_lo, n_pairs),
+                               np.bincount(p, weight, n_pairs), k, ridge))[0]
+    if bootstrap <= 0:
+        return _board(votes.models, point, np.full(k, np.nan), np.full(k, np.nan),
+                      votes_per_model(votes), votes.total)
+    # one row per voter, columns: the pairs' scores then the pairs' totals
+    n_voters = votes.n_voters
+    per_voter = np.zeros((n_voters, 2 * n_pairs), dtype=np.float32)
+    cell = votes.voter * (2 * n_pairs) + p
+    flat = per_voter.reshape(-1)
+    flat += np.bincount(cell, score_lo, flat.size).astype(np.float32)
+    flat += np.bincount(cell + n_pairs, weight, flat.size).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    boot = np.concatenate([to_scale(fit_pairs(t[:, :n_pairs].astype(np.float64),
+                                              t[:, n_pairs:].astype(np.float64), k, ridge))
+                           for t in _resampled(rng, per_voter, bootstrap)])
+    lo, hi = _interval(boot, level)
+    return _board(votes.models, point, lo, hi, votes_per_model(votes), votes.total)
+
+
+def pair_matrices(votes: Votes) -> tuple[np.ndarray, np.ndarray]:
+    """(win rate of row model over column model, votes between them), both K x K, unweighted;
+    a tie counts half. Win rates of pairs that never met are NaN."""
+    k = len(votes.models)
+    score_a = votes.count * SCORE_A[votes.outcome]
+    wins = (np.bincount(votes.a * k + votes.b, score_a, k * k)
+            + np.bincount(votes.b * k + votes.a, votes.count - score_a, k * k)).reshape(k, k)
+    n = wins + wins.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(n > 0, wins / n, np.nan)
+    return rate, n.round().astype(np.int64)
+
+
+# -- style control ----------------------------------------------------------------------------
+
+def style_covariates(features_a: np.ndarray, features_b: np.ndarray) -> np.ndarray:
+    """LMArena's style covariates: (A - B) / (A + B + 1) per feature, standardised to mean 0 and
+    standard deviation 1 over the votes. A feature that never varies gives a column of zeros."""
+    fa, fb = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    ratio = (fa - fb) / (fa + fb + 1.0)
+    sd = ratio.std(axis=0)
+    return np.where(sd > 0, (ratio - ratio.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+
+
+def fit_style(votes: Votes, ridge: float = RIDGE) -> tuple[np.ndarray, dict[str, float]]:
+    """Maximum likelihood of logit P(A wins) = theta[a] - theta[b] + z @ gamma over the rows
+    (z: ``style_covariates``). Returns theta (natural log-strengths, mean 0) and gamma by feature."""
+    z = style_covariates(votes.features_a, votes.features_b)
+    theta, gamma, _, _ = _style_newton(votes, z, ridge, 100, 1e-10)
+    return theta, dict(zip(STYLE_FEATURES[: z.shape[1]], gamma.tolist(), strict=False))
+
+
+def _style_newton(votes: Votes, z: np.ndarray, ridge: float, max_iter: int, tol: float):
+    k, s = len(votes.models), z.shape[1]
+    a, b = votes.a, votes.b
+    y = votes.weight * SCORE_A[votes.outcome]
+    n = votes.weight
+    active = z.std(axis=0) > 0 if len(z) else np.zeros(s, bool)
+    zs = z[:, active]
+    theta, gamma = np.zeros(k), np.zeros(zs.shape[1])
+    for _ in range(max_iter):
+        eta = theta[a] - theta[b] + zs @ gamma
+        p = 1.0 / (1.0 + np.exp(-eta))
+        r = y - n * p
+        w = n * p * (1.0 - p)
+        hess = _style_hessian(a, b, zs, w, k, ridge)
+        grad = np.concatenate([np.bincount(a, r, k) - np.bincount(b, r, k) - ridge * theta,
+                               zs.T @ r])
+        step = np.linalg.solve(hess, grad)
+        big = np.abs(step).max()
+        step *= min(1.0, 3.0 / max(big, 1e-300))
+        theta += step[:k]
+        gamma += step[k:]
+        if big < tol:
+            break
+    eta = theta[a] - theta[b] + zs @ gamma
+    p = 1.0 / (1.0 + np.exp(-eta))
+    r = y - n * p
+    hess = _style_hessian(a, b, zs, n * p * (1.0 - p), k, ridge)
+    full = np.zeros(s)
+    full[active] = gamma
+    return theta - theta.mean(), full, (r, hess, active), zs
+
+
+def _style_hessian(a, b, zs, w, k, ridge):
+    s = zs.shape[1]
+    lap = (np.bincount(a * k + b, w, k * k) + np.bincount(b * k + a, w, k * k)).reshape(k, k)
+    lap = np.diag(lap.sum(axis=1)) - lap + ridge * np.eye(k)
+    cross = np.stack([np.bincount(a, w * zs[:, c], k) - np.bincount(b, w * zs[:, c], k)
+                      for c in range(s)], axis=1) if s else np.zeros((k, 0))
+    return np.block([[lap, cross], [cross.T, zs.T @ (w[:, None] * zs)]])
+
+
+def style_leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.95,
+                      seed: int = 0, ridge: float = RIDGE) -> Leaderboard:
+    """The leaderboard controlled for style (needs ``features_a``/``features_b``); intervals from
+    the one-step voter bootstrap: theta*_b = theta + H^-1 sum_v (m_bv - 1) score_v."""
+    k = len(votes.models)
+    if votes.features_a is None or votes.features_b is None:
+        raise ValueError("style control needs the answers' style features")
+    if len(votes.voter) == 0 or k < 2:
+        return leaderboard(votes, bootstrap=0)
+    z = style_covariates(votes.features_a, votes.features_b)
+    theta, gamma, (r, hess, _), zs = _style_newton(votes, z, ridge, 100, 1e-10)
+    point = to_scale(theta)
+    coefficients = dict(zip(STYLE_FEATURES[: z.shape[1]], gamma.tolist(), strict=False))
+    if bootstrap <= 0:
+        nan = np.full(k, np.nan)
+        return _board(votes.models, point, nan, nan, votes_per_model(votes), votes.total,
+                      coefficients)
+    n_voters, d = votes.n_voters, k + zs.shape[1]
+    per_voter = np.zeros((n_voters, d))
+    per_voter[:, :k] = (np.bincount(votes.voter * k + votes.a, r, n_voters * k)
+                        - np.bincount(votes.voter * k + votes.b, r, n_voters * k)
+                        ).reshape(n_voters, k)
+    for c in range(zs.shape[1]):
+        per_voter[:, k + c] = np.bincount(votes.voter, r * zs[:, c], n_voters)
+    per_voter[:, :k] -= ridge * theta / n_voters     # the prior's share, so scores sum to 0
+    inv = np.linalg.inv(hess)
+    rng = np.random.default_rng(seed)
+    base = per_voter.sum(axis=0)
+    boot = np.concatenate([to_scale(theta + ((t - base) @ inv.T)[:, :k])
+                           for t in _resampled(rng, per_voter, bootstrap)])
+    lo, hi = _interval(boot, level)
+    return _board(votes.models, point, lo, hi, votes_per_model(votes), votes.total, coefficients)
+
+
+# -- sampling --------------------------------------------------------------------------------
+
+def pair_probabilities(lower: np.ndarray, upper: np.ndarray, *, active: bool) -> np.ndarray:
+    """Probability of drawing each pair (np.triu_indices order). Uniform, or "active": half
+    uniform, half in proportion to how much the pair's intervals overlap (LMArena draws the
+    pairs it knows least about more often); every pair keeps a probability >= half uniform, so
+    weighting each vote by 1 / probability keeps the estimates unbiased. A model without an
+    interval (NaN or infinite bounds) overlaps everything fully."""
+    k = len(lower)
+    i, j = _pairs(k)
+    n = len(i)
+    uniform = np.full(n, 1.0 / n) if n else np.zeros(0)
+    if not active or n == 0:
+        return uniform
+    lo = np.where(np.isfinite(lower), lower, -np.inf)
+    hi = np.where(np.isfinite(upper), upper, np.inf)
+    width = np.minimum(hi[i] - lo[i], hi[j] - lo[j])
+    overlap = np.clip(np.minimum(hi[i], hi[j]) - np.maximum(lo[i], lo[j]), 0.0, None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(np.isfinite(width) & (width > 0), overlap / width, 1.0)
+    share = np.nan_to_num(np.clip(share, 0.0, 1.0), nan=1.0)
+    focus = share / share.sum() if share.sum() > 0 else uniform
+    return 0.5 * uniform + 0.5 * focus
