@@ -1,8 +1,11 @@
 """AppTest: the chat page drives the real service and database."""
 
+import gc
+
 import pytest
 
 from chatfeedback.store import Store
+from chatfeedback.ui import heap
 
 
 def answers(at):
@@ -134,3 +137,11 @@ def test_history_is_sent_on_each_turn(make_app, db_url):
         at.chat_input[0].set_value(prompt).run()
     assert [m.markdown[0].value for m in at.chat_message][::2] == ["a", "b", "c"]
     assert len(at.feedback) == 3
+
+
+def test_start_up_heap_is_frozen_once(make_app):
+    """The app's first run takes what the imports made out of the full collection that
+    Streamlit runs after every run (see ui/heap.py); later runs leave it alone."""
+    make_app()
+    assert gc.get_freeze_count() > 50_000  # Streamlit, SQLAlchemy, pandas, Altair...
+    assert heap.freeze_once() is False

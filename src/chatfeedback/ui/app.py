@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatfeedback.ui import chat_page, dashboard, export_page, signin
+from chatfeedback.ui import chat_page, dashboard, export_page, heap, signin
 from chatfeedback.ui.context import is_admin
+
+heap.freeze_once()  # every page's modules are imported: keep them out of each run's GC
 
 st.set_page_config(page_title="chatfeedback", page_icon="💬", layout="centered")
 signin.require_sign_in()  # with [auth] configured, nothing below runs until signed in
