@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from chatfeedback.cli import main
 from chatfeedback.export import Summary, write_parquet, write_training
-from chatfeedback.store import Store
+from chatfeedback.store import Filters, Store
 from chatfeedback.store.columns import iter_rated_answer_batches
 
 pytestmark = pytest.mark.all_databases  # each test on SQLite and on PostgreSQL
@@ -291,11 +291,11 @@ def test_parquet_read_by_child_processes_equals_the_in_process_read(db_url, tmp_
     demo.fill(store, 3000, seed=4, weeks=3, end=T0)
     if store.engine.dialect.name == "sqlite":
         assert len(slice_starts(store, rows=150)) > 6
-    for window in ({}, {"model": "echo"}, {"since": T0 - timedelta(days=9),
-                                           "until": T0 - timedelta(days=2)}):
+    for window in (Filters(), Filters(model="echo"), Filters(since=T0 - timedelta(days=9),
+                                                             until=T0 - timedelta(days=2))):
         children, here = tmp_path / "children.parquet", tmp_path / "here.parquet"
-        count = export_parquet(store, children, rows=150, **window)
-        assert write_parquet(iter_rated_answer_batches(store, **window), here) == count > 0
+        count = export_parquet(store, children, window, rows=150)
+        assert write_parquet(iter_rated_answer_batches(store, window), here) == count > 0
         assert pq.read_table(children).equals(pq.read_table(here))
     store.close()
 

@@ -22,6 +22,7 @@ from .export import (TRAINING_FORMATS, answer_row, export_parquet, write_csv, wr
                      write_training)
 from .importer import import_lines
 from .store import Store
+from .store.filters import Filters
 
 UI_ENTRY = Path(__file__).with_name("ui") / "app.py"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -203,17 +204,17 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
         chatfeedback export --format events | head
     """
     store = open_store(config, db)
-    window = dict(since=_date(since), until=_date(until), model=model)
+    window = Filters(since=_date(since), until=_date(until), model=model)
     lines: list[str]
     if fmt in TRAINING_FORMATS:
         with _open_output(output) as out:
-            lines = write_training(store, fmt, out, **window).lines()
+            lines = write_training(store, fmt, out, window).lines()
     elif fmt == "parquet":
         if output == "-" and sys.stdout.isatty():
             raise Fail("Parquet is binary: write it to a file with -o FILE")
         target = sys.stdout.buffer if output == "-" else output
         try:
-            count = export_parquet(store, target, **window)
+            count = export_parquet(store, target, window)
         except OSError as exc:
             raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
         lines = [f"exported {count} rows"]
@@ -221,7 +222,7 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
         if fmt == "events":
             rows = store.iter_events()
         else:
-            rows = (answer_row(r) for r in store.iter_rated_answers(**window))
+            rows = (answer_row(r) for r in store.iter_rated_answers(window))
         with _open_output(output) as out:
             count = write_jsonl(rows, out) if fmt in ("jsonl", "events") else WRITERS[fmt](
                 rows, out)

@@ -8,12 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
-ANALYSIS_COLUMNS = (
-    "conversation_id", "message_id", "prompt", "response", "rating", "scale", "score",
-    "comment", "tags", "model", "backend", "settings", "system_prompt", "status", "version",
-    "versions", "ttft_ms", "latency_ms", "prompt_tokens", "completion_tokens", "total_tokens",
-    "finish_reason", "created_at", "rated_at", "rater",
-)
+from ..store.queries import EXPORT_COLUMNS as ANALYSIS_COLUMNS
 
 
 def answer_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -22,12 +22,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from math import ceil, floor
 from typing import Any, TextIO
 
 from .. import scales
 from ..store import Store
+from ..store.filters import Filters
 from ..store.training import count_without_consent, iter_conversations
 
 FORMATS = ("kto", "dpo", "sft")
@@ -188,14 +188,14 @@ def sft_rows(conversations: Iterable[list[dict[str, Any]]],
 BUILDERS = {"kto": kto_rows, "dpo": dpo_rows, "sft": sft_rows}
 
 
-def write_training(store: Store, fmt: str, out: TextIO, *, since: datetime | None = None,
-                   until: datetime | None = None, model: str | None = None) -> Summary:
+def write_training(store: Store, fmt: str, out: TextIO,
+                   filters: Filters = Filters()) -> Summary:
     """Write ``fmt`` (kto, dpo or sft) as JSON Lines to ``out``; return the summary."""
     if fmt not in BUILDERS:
         raise ValueError(f"unknown training format {fmt!r} (use {', '.join(FORMATS)})")
     summary = Summary(fmt)
-    summary.no_consent = count_without_consent(store, since=since, until=until, model=model)
-    conversations = iter_conversations(store, since=since, until=until, model=model)
+    summary.no_consent = count_without_consent(store, filters)
+    conversations = iter_conversations(store, filters)
     out.writelines(json.dumps(row, ensure_ascii=False) + "\n"
                    for row in BUILDERS[fmt](conversations, summary))
     if fmt == "dpo" and not summary.pairs:

@@ -10,23 +10,19 @@ reads the same rows with ADBC instead (:func:`adbc_statement`, run by
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import String, Text, cast, func, literal_column, select, type_coerce
+from sqlalchemy import String, create_engine, func, literal_column, select, type_coerce
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from .errors import db_errors
-from .schema import messages, rating_counts, ratings
-from .store import Store, rated_in_window
-
-COLUMNS = (
-    "conversation_id", "message_id", "prompt", "response", "rating", "scale", "score",
-    "comment", "tags", "model", "backend", "settings", "system_prompt", "status", "version",
-    "versions", "ttft_ms", "latency_ms", "prompt_tokens", "completion_tokens", "total_tokens",
-    "finish_reason", "created_at", "rated_at", "rater",
-)
+from .filters import Filters
+from .queries import EXPORT_COLUMNS as COLUMNS
+from .queries import rated_answers
+from .schema import rating_counts, ratings
+from .store import Store
 FLOATS = ("score", "ttft_ms", "latency_ms")
 INTEGERS = ("rating", "version", "versions", "prompt_tokens", "completion_tokens",
             "total_tokens")
@@ -41,8 +37,7 @@ RAW_SQLITE = pa.schema([(name, pa.float64() if name in FLOATS else pa.int64()
 
 
 @db_errors
-def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
-                              until: datetime | None = None, model: str | None = None,
+def iter_rated_answer_batches(store: Store, filters: Filters = Filters(), *,
                               batch: int = 20_000) -> Iterator[Sequence[tuple[Any, ...]]]:
     """Lists of up to ``batch`` tuples in :data:`COLUMNS` order, oldest rating first.
 
@@ -53,8 +48,7 @@ def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
     these columns (times are read as text on purpose). PostgreSQL streams through
     SQLAlchemy's server-side cursor as before, whose first rows SQLAlchemy buffers itself.
     """
-    query = rated_in_window(_query(store.engine.dialect.name == "sqlite"), since, until,
-                            model)
+    query = _query(filters, store.engine.dialect.name == "sqlite")
     with store.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             result = conn.execute(query)
@@ -68,16 +62,15 @@ def iter_rated_answer_batches(store: Store, *, since: datetime | None = None,
 
 
 @db_errors
-def slice_starts(store: Store, *, model: str | None = None, rows: int = 50_000
+def slice_starts(store: Store, filters: Filters = Filters(), *, rows: int = 50_000
                  ) -> list[str]:
     """Days ('YYYY-MM-DD', oldest first) that cut the ratings into runs of about ``rows``
     (a day is never cut), from the per-day running totals: a few thousand counters, where
     numbering the ratings themselves took 3 s for a million. Only the sizes of the runs
     depend on the counters being right, never which rows are read."""
     query = select(rating_counts.c.day, func.sum(rating_counts.c.n)) \
+        .where(*Filters(model=filters.model, scale=filters.scale).counted(rating_counts)) \
         .group_by(rating_counts.c.day).order_by(rating_counts.c.day)
-    if model is not None:
-        query = query.where(rating_counts.c.model == model)
     with store.engine.connect() as conn:
         days = conn.execute(query).all()
     starts, run = [], 0
@@ -89,8 +82,7 @@ def slice_starts(store: Store, *, model: str | None = None, rows: int = 50_000
     return starts
 
 
-def adbc_statement(*, since: datetime | None = None, until: datetime | None = None,
-                   model: str | None = None, start: str | None = None,
+def adbc_statement(filters: Filters = Filters(), *, start: str | None = None,
                    stop: str | None = None) -> tuple[str, list[Any]]:
     """SQLite SQL and parameters for the rows of :func:`iter_rated_answer_batches` rated
     in [start, stop) (stored text; None: no bound), as ADBC's SQLite driver reads them
@@ -99,7 +91,7 @@ def adbc_statement(*, since: datetime | None = None, until: datetime | None = No
     from its first batch and would guess one that is NULL throughout it wrong."""
     dialect = sqlite_dialect.dialect()
     when = type_coerce(ratings.c.rated_at, String)
-    query = rated_in_window(_query(True, typed=True), since, until, model)
+    query = _query(filters, True, typed=True)
     if start is not None:
         query = query.where(when >= start)
     if stop is not None:
@@ -113,33 +105,46 @@ def adbc_statement(*, since: datetime | None = None, until: datetime | None = No
     return str(compiled), params
 
 
-def _query(sqlite: bool, *, typed: bool = False) -> Any:
-    """The rows in :data:`COLUMNS` order. ``typed``: for ADBC, which guesses each column's
-    type from the values in its first batch (SQLite has no column types) and would guess a
-    column that is NULL throughout it wrong: such columns come as ``coalesce(value, '')``
-    (or ``0.0``), followed by one ``IS NULL`` flag for each of them."""
-    def when(column: Any) -> Any:
-        return type_coerce(column, String) if sqlite else column
+def _query(filters: Filters, sqlite: bool, *, typed: bool = False) -> Any:
+    """The rows in :data:`COLUMNS` order: JSON as text, times as stored text on SQLite.
+    ``typed``: for ADBC, which guesses each column's type from the values in its first
+    batch (SQLite has no column types) and would guess a column that is NULL throughout it
+    wrong: such columns come as ``coalesce(value, '')`` (or ``0.0``), followed by one
+    ``IS NULL`` flag for each of them."""
+    query = rated_answers(COLUMNS, filters, raw=True, text_times=sqlite)
+    if not typed:
+        return query
+    columns = list(query.selected_columns)
+    nullable = [columns[COLUMNS.index(name)] for name in _MAY_BE_NULL]
+    typed_columns = [func.coalesce(c, literal_column("0.0" if name in FLOATS else "''"))
+                     .label(name) if name in _MAY_BE_NULL else c
+                     for name, c in zip(COLUMNS, columns, strict=True)]
+    return query.with_only_columns(*typed_columns, *(c.is_(None) for c in nullable))
 
-    prompt = messages.alias("prompt")
-    sibling = messages.alias("sibling")
-    versions = (select(func.count()).where(sibling.c.parent_id == messages.c.parent_id)
-                .scalar_subquery())
-    columns = [ratings.c.conversation_id, ratings.c.message_id, prompt.c.content,
-               messages.c.content, ratings.c.value, ratings.c.scale, ratings.c.score,
-               ratings.c.comment, cast(ratings.c.tags, Text), messages.c.model,
-               messages.c.backend, cast(messages.c.settings, Text), messages.c.system_prompt,
-               messages.c.status, messages.c.version, versions, messages.c.ttft_ms,
-               messages.c.latency_ms, messages.c.prompt_tokens, messages.c.completion_tokens,
-               messages.c.total_tokens, messages.c.finish_reason, when(messages.c.created_at),
-               when(ratings.c.rated_at), ratings.c.rater]
-    if typed:
-        nullable = [columns[COLUMNS.index(name)] for name in _MAY_BE_NULL]
-        columns = [func.coalesce(c, literal_column("0.0" if name in FLOATS else "''"))
-                   if name in _MAY_BE_NULL else c for name, c in zip(COLUMNS, columns,
-                                                                     strict=True)]
-        columns += [c.is_(None) for c in nullable]
-    return (select(*columns).select_from(ratings)
-            .join(messages, messages.c.id == ratings.c.message_id)
-            .outerjoin(prompt, prompt.c.id == messages.c.parent_id)
-            .order_by(ratings.c.rated_at, ratings.c.message_id))
+
+def sqlite_file(store: Store) -> str | None:
+    """The path of the store's SQLite file; None for another database (or in memory, or
+    with URL options the reader processes would not see)."""
+    url = store.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.query:
+        return None
+    return url.database
+
+
+@contextmanager
+def writes_held(database: str) -> Iterator[None]:
+    """SQLite's write lock on ``database`` (BEGIN IMMEDIATE) for the block: read
+    transactions that begin meanwhile (the reader processes') share one snapshot."""
+    engine = create_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.execute("PRAGMA busy_timeout=30000")
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            finally:
+                raw.execute("ROLLBACK")
+    finally:
+        engine.dispose()

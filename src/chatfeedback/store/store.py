@@ -19,7 +19,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
-    case,
     create_engine,
     delete,
     event,
@@ -34,8 +33,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import scales
 from ..errors import FeedbackError, NotFound, StoreError
 from ..ids import new_id
-from . import stats
+from . import queries, stats
 from .errors import db_errors
+from .filters import Filters
 from .schema import conversations, messages, rating_events, rating_tags, ratings
 
 ANYONE = object()  # owner filter meaning "do not filter by owner"
@@ -107,6 +107,8 @@ class Rating:
     rated_at: datetime | None = None
 
 
+# A rated answer as Store.iter_rated_answers yields it.
+ANSWER_ROW = (*queries.EXPORT_COLUMNS, "parent_id", "turn", "training_consent", "owner")
 ANSWER_FIELDS = {"model", "backend", "settings", "system_prompt", "ttft_ms", "latency_ms",
                  "prompt_tokens", "completion_tokens", "total_tokens", "finish_reason",
                  "error"}
@@ -351,9 +353,7 @@ class Store:
         where = (messages.c.conversation_id == conversation_id) & (messages.c.turn >= from_turn)
         query = (select(messages).where(where & ((messages.c.role != "assistant")
                                                  | messages.c.selected))
-                 .order_by(messages.c.turn,
-                           case((messages.c.role == "system", 0), (messages.c.role == "user", 1),
-                                else_=2), messages.c.id))
+                 .order_by(messages.c.turn, queries.ROLE_ORDER, messages.c.id))
         counts = (select(messages.c.parent_id, func.count()).where(
             where & (messages.c.role == "assistant")).group_by(messages.c.parent_id))
         with self.engine.connect() as conn:
@@ -559,31 +559,12 @@ class Store:
         yield from self._stream(query, batch)
 
     @db_errors
-    def iter_rated_answers(self, *, since: datetime | None = None,
-                           until: datetime | None = None, model: str | None = None,
+    def iter_rated_answers(self, filters: Filters = Filters(), *,
                            batch: int = 1000) -> Iterator[dict[str, Any]]:
-        """One dict per rated answer with its prompt and context, oldest rating first,
-        streamed in batches so that memory stays flat however large the store is."""
-        prompt = messages.alias("prompt")
-        sibling = messages.alias("sibling")
-        versions = (select(func.count()).where(sibling.c.parent_id == messages.c.parent_id)
-                    .scalar_subquery())
-        query = (select(ratings.c.conversation_id, ratings.c.message_id,
-                        prompt.c.content.label("prompt"), messages.c.content.label("response"),
-                        ratings.c.value.label("rating"), ratings.c.scale, ratings.c.score,
-                        ratings.c.comment, ratings.c.tags, messages.c.model, messages.c.backend,
-                        messages.c.settings, messages.c.system_prompt, messages.c.status,
-                        messages.c.version, versions.label("versions"), messages.c.parent_id, messages.c.turn,
-                        messages.c.ttft_ms, messages.c.latency_ms, messages.c.prompt_tokens,
-                        messages.c.completion_tokens, messages.c.total_tokens,
-                        messages.c.finish_reason, messages.c.created_at,
-                        ratings.c.rated_at, ratings.c.rater,
-                        conversations.c.training_consent, conversations.c.owner)
-                 .join(messages, messages.c.id == ratings.c.message_id)
-                 .join(conversations, conversations.c.id == ratings.c.conversation_id)
-                 .outerjoin(prompt, prompt.c.id == messages.c.parent_id)
-                 .order_by(ratings.c.rated_at, ratings.c.message_id))
-        yield from self._stream(rated_in_window(query, since, until, model), batch)
+        """One dict per rated answer that passes ``filters``, with its prompt and context
+        (:data:`queries.EXPORT_COLUMNS` and a few more), oldest rating first, streamed in
+        batches so that memory stays flat however large the store is."""
+        yield from self._stream(queries.rated_answers(ANSWER_ROW, filters), batch)
 
     def _stream(self, query: Any, batch: int) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -594,25 +575,6 @@ class Store:
                     if key in item:
                         item[key] = as_utc(item[key])
                 yield item
-
-
-def rated_in_window(query: Any, since: datetime | None, until: datetime | None,
-                    model: str | None) -> Any:
-    """``query`` limited to rated answers, rated in [since, until), of ``model``."""
-    return in_window(query.where(ratings.c.value.is_not(None)), ratings.c.rated_at, since,
-                     until, model)
-
-
-def in_window(query: Any, when: Any, since: datetime | None, until: datetime | None,
-              model: str | None) -> Any:
-    """``query`` limited to rows whose ``when`` column is in [since, until), of ``model``."""
-    if since is not None:
-        query = query.where(when >= since)
-    if until is not None:
-        query = query.where(when < until)
-    if model is not None:
-        query = query.where(messages.c.model == model)
-    return query
 
 
 def title_for(prompt: str, limit: int = 80) -> str:

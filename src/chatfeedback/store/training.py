@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select
 
 from .errors import db_errors
+from .filters import Filters
+from .queries import ROLE_ORDER
 from .schema import conversations, messages, ratings
 from .store import Store, as_utc
 
-ROLE_ORDER = case((messages.c.role == "system", 0), (messages.c.role == "user", 1), else_=2)
-
-
-def _wanted(since: datetime | None, until: datetime | None, model: str | None) -> Any:
-    """The condition for a rating to be exported (the --since/--until/--model filters)."""
-    where = [ratings.c.value.is_not(None)]
-    if since is not None:
-        where.append(ratings.c.rated_at >= since)
-    if until is not None:
-        where.append(ratings.c.rated_at < until)
-    if model is not None:
-        where.append(ratings.c.model == model)
-    return and_(*where)
-
 
 @db_errors
-def iter_conversations(store: Store, *, since: datetime | None = None,
-                       until: datetime | None = None, model: str | None = None,
+def iter_conversations(store: Store, filters: Filters = Filters(), *,
                        batch: int = 2000) -> Iterator[list[dict[str, Any]]]:
     """Each conversation with training consent that has a wanted rating: all its messages
     (every answer version) in order, each answer with its rating and ``wanted`` (True when
     the rating passes the filters). Streamed: memory holds one conversation at a time."""
-    wanted = _wanted(since, until, model)
+    wanted = and_(*filters.rated())
     having = select(ratings.c.conversation_id).where(wanted)
     query = (select(messages.c.id, messages.c.conversation_id, messages.c.parent_id,
                     messages.c.turn, messages.c.role, messages.c.content, messages.c.version,
@@ -63,11 +49,10 @@ def iter_conversations(store: Store, *, since: datetime | None = None,
 
 
 @db_errors
-def count_without_consent(store: Store, *, since: datetime | None = None,
-                          until: datetime | None = None, model: str | None = None) -> int:
+def count_without_consent(store: Store, filters: Filters = Filters()) -> int:
     """How many wanted ratings are left out because their conversation has no consent."""
     query = (select(func.count()).select_from(
         ratings.join(conversations, conversations.c.id == ratings.c.conversation_id))
-        .where(_wanted(since, until, model), conversations.c.training_consent.is_(False)))
+        .where(*filters.rated(), conversations.c.training_consent.is_(False)))
     with store.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())

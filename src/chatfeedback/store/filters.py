@@ -1,0 +1,72 @@
+"""Which ratings a query reads: the one filter of the exports, the Parquet reader and the
+dashboard (dates, model, scale; an experiment or an arm is one more field here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy.sql.elements import ColumnElement
+
+from .schema import conversations, ratings
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Ratings given in [since, until), of ``model``, on ``scale``; None: no limit.
+
+    A ``date`` stands for that day's midnight UTC; a ``datetime`` is used as it is (the
+    CLI's --since and --until, in local time unless they say otherwise). The running
+    totals count by UTC day: the dashboard's figures take dates."""
+
+    since: date | None = None
+    until: date | None = None
+    model: str | None = None
+    scale: str | None = None
+
+    def rated(self, table: Any = ratings) -> list[ColumnElement[Any]]:
+        """Conditions on ``ratings`` (or a selectable with its columns): the rating holds a
+        value and passes the filter, by the time it was given."""
+        return [table.c.value.is_not(None),
+                *self._window(table.c.rated_at, _instant, table.c.model, table.c.scale)]
+
+    def counted(self, table: Any, *, scale: bool = True) -> list[ColumnElement[Any]]:
+        """Conditions on a running-totals table (a ``day`` and ``model`` column, and a
+        ``scale`` one unless ``scale`` is False)."""
+        return self._window(table.c.day, _day, table.c.model,
+                            table.c.scale if scale else None)
+
+    def started(self) -> list[ColumnElement[Any]]:
+        """Conditions on ``conversations``, by the time each one started (no scale)."""
+        return self._window(conversations.c.created_at, _instant, conversations.c.model, None)
+
+    def _window(self, when: Any, bound: Any, model: Any,
+                scale: Any) -> list[ColumnElement[Any]]:
+        where: list[ColumnElement[Any]] = []
+        if self.since is not None:
+            where.append(when >= bound(self.since))
+        if self.until is not None:
+            where.append(when < bound(self.until))
+        if self.model is not None:
+            where.append(model == self.model)
+        if self.scale is not None and scale is not None:
+            where.append(scale == self.scale)
+        return where
+
+
+def _instant(value: date) -> datetime:
+    """A bound as a point in time: a date is its midnight UTC."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(), tzinfo=UTC)
+
+
+def _day(value: date) -> date:
+    """A bound as a UTC day, for the running totals (a datetime must be a UTC midnight)."""
+    if not isinstance(value, datetime):
+        return value
+    utc = value.astimezone(UTC) if value.tzinfo else value
+    if utc.time() != time():
+        raise ValueError(f"the running totals count whole UTC days, not {value.isoformat()}")
+    return utc.date()
