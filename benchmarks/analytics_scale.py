@@ -123,7 +123,7 @@ def main() -> None:
     from chatfeedback.ui import dashboard
 
     store = Store.open(url)
-    analytics = Analytics(store.engine)
+    analytics = Analytics(store)
     totals = analytics.totals()
     print(f"rated answers: {totals.rated:,} of {totals.answers:,} answers")
     for name in ("totals", "over_time", "by_model", "by_system_prompt", "tags",

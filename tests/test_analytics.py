@@ -194,7 +194,7 @@ def test_every_aggregate_matches_a_brute_force_count(db_url):
     store = Store.open(db_url)
     demo.fill(store, 1200, seed=7, weeks=3, end=END, rated_share=0.7)
     _shake(store, seed=7)
-    analytics = Analytics(store.engine)
+    analytics = Analytics(store)
     models = analytics.models()
     assert len(models) == len(demo.MODELS)
     first, last = analytics.date_range()
@@ -227,7 +227,7 @@ def test_running_totals_equal_a_rebuild(db_url):
 
 def test_ratings_given_in_the_app_are_counted_at_once(make_service):
     svc = make_service('[feedback]\nmode = "changeable"\n')
-    analytics = Analytics(svc.store.engine)
+    analytics = Analytics(svc.store)
     turn = svc.send(None, "hello")
     list(svc.reply(turn.answer))
     assert analytics.totals().answers == 1 and analytics.totals().shown == 0
@@ -247,7 +247,7 @@ def test_rated_share_is_rated_among_shown_answers(store):
                                       ("assistant", "a2"), ("user", "q3"),
                                       ("assistant", "a3")], model="m")
     a1, a2, a3 = [m for m in store.messages(conv.id) if m.role == "assistant"]
-    analytics = Analytics(store.engine)
+    analytics = Analytics(store)
     t = analytics.totals()
     assert (t.answers, t.shown, t.shown_rated, t.rated_share) == (3, 0, 0, None)
     store.mark_shown([a1.id, a2.id])
@@ -306,6 +306,6 @@ def test_rating_and_showing_an_answer_at_once_count_it_once(db_url):
     for message_id in answers:
         both(message_id)
     assert errors == []
-    t = Analytics(store.engine).totals()
+    t = Analytics(store).totals()
     assert (t.shown, t.shown_rated, t.rated) == (40, 40, 40)
     store.close()

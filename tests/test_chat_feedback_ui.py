@@ -112,14 +112,14 @@ def test_window_renders_latest_turns_and_show_earlier_loads_more(make_app, db_ur
     # exposure: only the rendered answers are marked as shown
     shown = {m.content for m in store.messages(conv.id) if m.shown_at}
     assert shown == {f"answer {i}" for i in range(7, 12)}
-    assert Analytics(store.engine).totals().shown == 5
+    assert Analytics(store).totals().shown == 5
 
     button(at, "Show earlier (7 older turns)").click().run()
     assert at.chat_message[0].markdown[0].value == "question 2"
     button(at, "Show earlier (2 older turns)").click().run()
     assert at.chat_message[0].markdown[0].value == "question 0"
     assert not [b for b in at.button if b.label.startswith("Show earlier")]
-    assert Analytics(store.engine).totals().shown == 12
+    assert Analytics(store).totals().shown == 12
 
     old = store.messages(conv.id)[1]
     at.feedback(key=f"fb_{old.id}").set_value(0).run()  # rate the very first answer

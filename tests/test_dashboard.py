@@ -38,7 +38,7 @@ def demo_store(db_url) -> Store:
 
 def test_dashboard_shows_the_sql_figures(make_app, demo_store):
     at = open_dashboard(make_app)
-    totals = Analytics(demo_store.engine).totals(Filters())
+    totals = Analytics(demo_store).totals(Filters())
     assert metrics(at) == {
         "Conversations": f"{totals.conversations:,}", "Answers": f"{totals.answers:,}",
         "Shown": f"{totals.shown:,}", "Rated": f"{totals.rated:,}",
@@ -64,7 +64,7 @@ def test_filters_narrow_every_figure(make_app, demo_store):
     at.selectbox(key="dash_scale").set_value("faces")
     at.run()
     assert not at.exception
-    totals = Analytics(demo_store.engine).totals(Filters(model="llama-3.1-8b", scale="faces"))
+    totals = Analytics(demo_store).totals(Filters(model="llama-3.1-8b", scale="faces"))
     assert metrics(at)["Rated"] == f"{totals.rated:,}"
     assert metrics(at)["Answers"] == f"{totals.answers:,}"
     assert list(at.dataframe[0].value["Model"]) == ["llama-3.1-8b"]

@@ -39,10 +39,10 @@ def test_store_imports_turns_parents_and_metadata(store):
     assert msgs[2].model == "gpt-4o" and msgs[1].model is None
     assert store.turn_count(conv.id) == 3
     # the dashboard's running totals count the imported answers (as a rebuild would)
-    totals = Analytics(store.engine).totals()
+    totals = Analytics(store).totals()
     assert (totals.answers, totals.shown) == (2, 0)
     store.rebuild_stats()
-    assert Analytics(store.engine).totals() == totals
+    assert Analytics(store).totals() == totals
     # an imported answer is rated and exported like any other
     store.rate(msgs[4].id, 0, scale="thumbs")
     [row] = list(store.iter_rated_answers())

@@ -91,6 +91,6 @@ def test_upgrade_counts_the_rated_among_shown_answers_already_there(db_url):
         command.downgrade(cfg, "0006")
     assert "shown_rated_counts" not in inspect(store.engine).get_table_names()
     store.upgrade()
-    totals = Analytics(store.engine).totals()
+    totals = Analytics(store).totals()
     assert (totals.shown, totals.shown_rated, totals.rated_share) == (2, 1, 0.5)
     store.close()

@@ -105,5 +105,5 @@ def test_show_earlier_and_rating_an_old_turn(page, tmp_path, db_url):
         expect(messages.nth(1).get_by_test_id("stFeedbackButtonActive")) \
             .to_have_accessible_name("Thumbs up")
     store = Store.open(db_url)
-    totals = Analytics(store.engine).totals()
+    totals = Analytics(store).totals()
     assert (totals.shown, totals.shown_rated) == (25, 1)

@@ -30,7 +30,7 @@ class Figures:
 
 
 def _analytics() -> Analytics:
-    return Analytics(service().store.engine)
+    return Analytics(service().store)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
