@@ -20,6 +20,7 @@ from .config import Settings, load_settings
 from .errors import ChatfeedbackError
 from .export import (TRAINING_FORMATS, answer_row, export_parquet, write_csv, write_jsonl,
                      write_training)
+from .ids import new_id
 from .importer import import_lines
 from .store import Store
 from .store.filters import Filters
@@ -288,9 +289,10 @@ def import_(file: str, owner: str | None, config: str | None, db: str | None) ->
     """
     store = open_store(config, db)
     imported = failed = 0
+    batch = new_id()
     try:
         with click.open_file(file, "rb") as lines:
-            for outcome in import_lines(store, lines,
+            for outcome in import_lines(store, lines, batch=batch,
                                         owner=owner.strip().lower() if owner else None):
                 if outcome.error:
                     failed += 1
@@ -302,6 +304,9 @@ def import_(file: str, owner: str | None, config: str | None, db: str | None) ->
         raise Fail(f"cannot read {file}: {exc.strerror}") from None
     click.echo(f"imported {imported} conversations"
                + (f"; {failed} lines failed" if failed else ""), err=True)
+    if imported:
+        click.echo(f"import batch {batch} (review them: chatfeedback queue create NAME "
+                   f"--batch {batch})", err=True)
     if failed:
         sys.exit(1)
 

@@ -5,6 +5,7 @@
      ├── StoreError       the database could not be opened, read or written
      │    └── NotFound    a conversation or message that does not exist (or is not yours)
      ├── FeedbackError    a rating that the rules refuse (locked, out of range, too long)
+     ├── ReviewError      a review action the rules refuse (unknown queue, not your item)
      └── BackendError     a model server failed; the text says what failed and where
 
 The CLI prints ``str(error)`` as one line and exits with code 2; the UI shows it in place.
@@ -30,6 +31,10 @@ class NotFound(StoreError):
 
 
 class FeedbackError(ChatfeedbackError):
+    pass
+
+
+class ReviewError(ChatfeedbackError):
     pass
 
 

@@ -109,10 +109,11 @@ def _kind(value: Any) -> str:
 
 
 def import_lines(store: Store, lines: Iterable[str | bytes], *,
-                 owner: str | None = None) -> Iterator[Outcome]:
+                 owner: str | None = None, batch: str | None = None) -> Iterator[Outcome]:
     """Import each non-blank line as one conversation (one transaction each), yielding an
     Outcome per line as it goes so that a caller can report progress on big files.
-    Lines given as bytes must be UTF-8 (a BOM on the first line is allowed)."""
+    Lines given as bytes must be UTF-8 (a BOM on the first line is allowed). ``batch``
+    marks every conversation as part of one import (a review queue can select it)."""
     for number, raw in enumerate(lines, start=1):
         try:
             text = _decode(raw, number)
@@ -123,5 +124,6 @@ def import_lines(store: Store, lines: Iterable[str | bytes], *,
             yield Outcome(number, error=str(exc))
             continue
         conversation = store.import_conversation(parsed.messages, model=parsed.model,
-                                                 meta=parsed.metadata, owner=owner)
+                                                 meta=parsed.metadata, owner=owner,
+                                                 import_batch=batch)
         yield Outcome(number, conversation_id=conversation.id)

@@ -38,12 +38,14 @@ conversations = Table(
     Column("source", String(20), nullable=False, default="chat"),  # chat | import | demo
     Column("training_consent", Boolean, nullable=False, default=False),
     Column("meta", JSON, nullable=True),                   # imported metadata
+    Column("import_batch", ID, nullable=True),             # one `chatfeedback import` run
     Column("created_at", WHEN, nullable=False),
     Column("updated_at", WHEN, nullable=False),
     Index(None, "owner", "updated_at"),
     Index(None, "updated_at"),
     Index(None, "created_at"),          # the dashboard counts conversations by start
     Index(None, "model", "created_at"),
+    Index(None, "import_batch"),
 )
 
 messages = Table(
@@ -168,4 +170,88 @@ shown_rated_counts = Table(
     Column("model", String(200), primary_key=True),    # the answer's model; "" when unknown
     Column("scale", String(10), primary_key=True),     # the scale of its current rating
     Column("n", Integer, nullable=False),
+)
+
+
+# Review: queues of answers that reviewers judge by a rubric (see review.py).
+review_queues = Table(
+    "review_queues", metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("filter", JSON, nullable=False),        # how its answers were chosen
+    Column("k", Integer, nullable=False),          # reviewers wanted per item
+    Column("criteria", JSON, nullable=False),      # the rubric, as it was when created
+    Column("items", Integer, nullable=False),
+    Column("created_by", String(320), nullable=True),
+    Column("created_at", WHEN, nullable=False),
+    Index(None, "name", unique=True),
+)
+
+review_items = Table(
+    "review_items", metadata,
+    Column("id", ID, primary_key=True),
+    Column("queue_id", ID, ForeignKey("review_queues.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),   # the order items are handed out in
+    Column("taken", Integer, nullable=False),      # reviewers holding it or done with it
+    Column("done", Integer, nullable=False),       # reviewers who judged it
+    Column("wanted", Boolean, nullable=False),     # taken < k: the next reviewer may get it
+    Index(None, "queue_id", "wanted", "position"),  # the next item: one index range
+    Index(None, "queue_id", "message_id", unique=True),
+    Index(None, "message_id"),
+)
+
+# Who holds or held an item: one row per (item, reviewer), so no one gets an item twice.
+review_assignments = Table(
+    "review_assignments", metadata,
+    Column("item_id", ID, ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("reviewer", String(320), primary_key=True),
+    Column("queue_id", ID, nullable=False),
+    Column("state", String(10), nullable=False),   # open | done | skipped | expired
+    Column("reason", Text, nullable=True),         # why it was skipped
+    Column("claimed_at", WHEN, nullable=False),
+    Column("finished_at", WHEN, nullable=True),
+    Index(None, "queue_id", "reviewer", "state"),
+    Index(None, "queue_id", "state", "claimed_at"),
+)
+
+review_judgements = Table(
+    "review_judgements", metadata,
+    Column("id", ID, primary_key=True),
+    Column("item_id", ID, ForeignKey("review_items.id", ondelete="CASCADE"), nullable=False),
+    Column("queue_id", ID, nullable=False),
+    Column("message_id", ID, nullable=False),
+    Column("reviewer", String(320), nullable=False),
+    Column("criterion", String(200), nullable=False),
+    Column("value", Text, nullable=False),         # as the criterion stores it (rubric.py)
+    Column("created_at", WHEN, nullable=False),
+    Index(None, "item_id", "reviewer", "criterion", unique=True),
+    Index(None, "queue_id", "criterion"),
+)
+
+# The answer that should have been given; the answer itself is never changed.
+review_corrections = Table(
+    "review_corrections", metadata,
+    Column("id", ID, primary_key=True),
+    Column("message_id", ID, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("item_id", ID, nullable=True),
+    Column("queue_id", ID, nullable=True),
+    Column("content", Text, nullable=False),
+    Column("author", String(320), nullable=True),
+    Column("created_at", WHEN, nullable=False),
+    Index(None, "message_id"),
+    Index(None, "queue_id"),
+)
+
+# An admin's final value for an item and criterion: the gold label.
+review_adjudications = Table(
+    "review_adjudications", metadata,
+    Column("item_id", ID, ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("criterion", String(200), primary_key=True),
+    Column("queue_id", ID, nullable=False),
+    Column("message_id", ID, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("admin", String(320), nullable=True),
+    Column("created_at", WHEN, nullable=False),
+    Index(None, "queue_id"),
 )

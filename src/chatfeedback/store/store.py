@@ -65,6 +65,7 @@ class Conversation:
     meta: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
+    import_batch: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,8 @@ class Store:
     def import_conversation(self, messages_in: Sequence[tuple[str, str]], *,
                             model: str | None = None, meta: dict[str, Any] | None = None,
                             owner: str | None = None, title: str | None = None,
-                            source: str = "import") -> Conversation:
+                            source: str = "import",
+                            import_batch: str | None = None) -> Conversation:
         """Create a conversation with all its ``(role, content)`` messages in one transaction
         and one bulk insert. Each user message opens a turn; an assistant message answers
         the user message before it (a leading assistant greeting answers nothing); system
@@ -259,7 +261,7 @@ class Store:
         first_prompt = next((c for r, c in messages_in if r == "user"), "")
         conv = dict(id=conv_id, owner=owner, title=title or title_for(first_prompt),
                     model=model, source=source, training_consent=False, meta=meta,
-                    created_at=when, updated_at=when)
+                    import_batch=import_batch, created_at=when, updated_at=when)
         answers = sum(1 for r in rows if r["role"] == "assistant")
         with self._write() as conn:
             conn.execute(insert(conversations).values(conv))
