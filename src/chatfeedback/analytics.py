@@ -7,18 +7,17 @@ negative, 3 neutral. The positive share is positives / all ratings (a neutral ra
 as not positive), so thumbs, faces and stars can be put side by side; the mean 0-1 score is
 shown next to it.
 
-The statistics (Wilson interval, two-proportion z-test) are a few lines on top of
-``statistics.NormalDist``; no statistics package is a dependency of the app.
+The statistics themselves (Wilson interval, two-proportion z-test) live in
+:mod:`chatfeedback.stats`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date
-from statistics import NormalDist
 from typing import Any
 
+from .stats.proportions import two_proportion, wilson
 from .store import Store, aggregates
 from .store.aggregates import PERIODS, LowRated, TagCount
 from .store.filters import Filters
@@ -28,19 +27,7 @@ __all__ = ["PERIODS", "Analytics", "Filters", "Group", "LowRated", "TagCount", "
 MIN_SAMPLE = 30  # fewer ratings than this in a group: too few to say
 
 
-# ------------------------------------------------------------------------------- statistics
-def wilson(positive: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of ``positive`` out of ``total``; (0, 1) when empty."""
-    if total <= 0:
-        return 0.0, 1.0
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = positive / total
-    denominator = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denominator
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
+# ------------------------------------------------------------------------------- verdicts
 @dataclass(frozen=True)
 class Verdict:
     """A two-proportion z-test (pooled) of group ``a`` against group ``b``, in words."""
@@ -55,20 +42,6 @@ class Verdict:
     significant: bool
     small_sample: bool
     text: str
-
-
-def two_proportion(a_positive: int, a_total: int, b_positive: int,
-                   b_total: int) -> tuple[float, float]:
-    """The pooled two-proportion z statistic and its two-sided p-value."""
-    if a_total <= 0 or b_total <= 0:
-        raise ValueError("both groups need at least one rating")
-    pooled = (a_positive + b_positive) / (a_total + b_total)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / a_total + 1 / b_total))
-    diff = a_positive / a_total - b_positive / b_total
-    if se == 0:  # both 0 % or both 100 %
-        return 0.0, 1.0
-    z = diff / se
-    return z, 2 * (1 - NormalDist().cdf(abs(z)))
 
 
 def compare(a: str, a_positive: int, a_total: int, b: str, b_positive: int, b_total: int,
