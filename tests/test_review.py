@@ -200,7 +200,7 @@ def test_adjudication_gold_and_review_rows(store, review):
             item = review.next_item(queue, reviewer)
             items.setdefault(item.position, item)
             review.submit(queue, item.id, reviewer, {"correct": value})
-    first, second, third = (items[p] for p in sorted(items))
+    _, second, third = (items[p] for p in sorted(items))
     with pytest.raises(ReviewError, match="is not one of"):
         review.adjudicate(queue, second.id, "correct", 7, "lead")
     review.adjudicate(queue, second.id, "correct", 4, "lead")

@@ -175,7 +175,7 @@ def _date(value: str | None) -> datetime | None:
 
 
 WRITERS: dict[str, Callable[..., int]] = {"jsonl": write_jsonl, "csv": write_csv}
-FORMATS = ["jsonl", "csv", "parquet", *TRAINING_FORMATS, "events"]
+FORMATS = ["jsonl", "csv", "parquet", *TRAINING_FORMATS, "events", "reviews", "gold"]
 
 
 @main.command(context_settings=CONTEXT)
@@ -183,7 +183,8 @@ FORMATS = ["jsonl", "csv", "parquet", *TRAINING_FORMATS, "events"]
               show_default=True,
               help="jsonl, csv, parquet: one row per rated answer. kto, dpo, sft: training "
                    "data (conversations with training consent only). events: the audit "
-                   "trail.")
+                   "trail. reviews: one row per review judgement. gold: adjudicated or "
+                   "unanimous review values.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               help="File to write (default: standard output).")
 @click.option("--since", help="Only ratings given on or after this date (YYYY-MM-DD).")
@@ -218,6 +219,13 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
             count = export_parquet(store, target, window)
         except OSError as exc:
             raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
+        lines = [f"exported {count} rows"]
+    elif fmt in ("reviews", "gold"):
+        from .cli_review import review_rows
+        from .review import Review
+
+        with _open_output(output) as out:
+            count = write_jsonl(review_rows(Review(store, ()), fmt), out)
         lines = [f"exported {count} rows"]
     else:
         if fmt == "events":
@@ -383,3 +391,12 @@ def rebuild_stats(config: str | None, db: str | None) -> None:
     store = open_store(config, db)
     store.rebuild_stats()
     click.echo(f"rebuilt the running totals of {store.url}")
+
+
+def _add_review_commands() -> None:
+    from .cli_review import queue  # it builds on this module's options and helpers
+
+    main.add_command(queue)
+
+
+_add_review_commands()

@@ -28,7 +28,7 @@ from .store.review import QueueFilter
 
 STALE_AFTER = timedelta(minutes=30)  # a claim left open this long goes to someone else
 MAX_CORRECTION = 20_000
-__all__ = ["Item", "Queue", "QueueFilter", "Review", "STALE_AFTER"]
+__all__ = ["STALE_AFTER", "Item", "Queue", "QueueFilter", "Review"]
 
 
 @dataclass(frozen=True)
