@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ DEFAULT_CONFIG_FILE = "chatfeedback.toml"
 DEFAULT_DATABASE_URL = "sqlite:///chatfeedback.db"
 SCALES = ("thumbs", "faces", "stars")
 MODES = ("locked", "changeable", "latest")
+SAMPLINGS = ("uniform", "active")
 DEFAULT_REASONS_POSITIVE = ("Accurate", "Clear", "Helpful", "Well written")
 DEFAULT_REASONS_NEGATIVE = ("Wrong", "Unhelpful", "Too long", "Refused", "Unsafe")
 
@@ -64,6 +65,12 @@ class AccessConfig:
 
 
 @dataclass(frozen=True)
+class ArenaConfig:
+    models: tuple[str, ...] = ()      # [[models]] names; the arena is off with fewer than two
+    sampling: str = "uniform"         # uniform | active
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
@@ -71,6 +78,7 @@ class Settings:
     access: AccessConfig = field(default_factory=AccessConfig)
     models: tuple[ModelConfig, ...] = (ModelConfig("echo", "echo", options={"delay": 0.02}),)
     criteria: tuple[Criterion, ...] = parse_criteria(None, "defaults")
+    arena: ArenaConfig = field(default_factory=ArenaConfig)
     source: str | None = None  # the file the settings came from, if any
 
     def model(self, name: str | None) -> ModelConfig:
@@ -106,9 +114,8 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
         data = _read_toml(path)
     settings = _parse(data, str(path) if path else "settings")
     url = database_url or env.get("CHATFEEDBACK_DATABASE_URL") or settings.database_url
-    return Settings(database_url=_check_url(url), feedback=settings.feedback, chat=settings.chat,
-                    access=settings.access, models=settings.models,
-                    criteria=settings.criteria, source=str(path.resolve()) if path else None)
+    return replace(settings, database_url=_check_url(url),
+                   source=str(path.resolve()) if path else None)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -124,7 +131,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any], where: str) -> Settings:
-    _only(data, {"database", "feedback", "chat", "access", "models", "criteria"}, where, "")
+    _only(data, {"database", "feedback", "chat", "access", "models", "criteria", "arena"}, where,
+          "")
     database = _table(data, "database", where)
     _only(database, {"url"}, where, "database.")
     url = _typed(database, "url", str, where, "database.", DEFAULT_DATABASE_URL)
@@ -154,7 +162,28 @@ def _parse(data: dict[str, Any], where: str) -> Settings:
                                                      "access.")))
     models = _parse_models(data.get("models"), where)
     return Settings(database_url=url, feedback=feedback, chat=chat, access=access, models=models,
-                    criteria=parse_criteria(data.get("criteria"), where))
+                    criteria=parse_criteria(data.get("criteria"), where),
+                    arena=_parse_arena(_table(data, "arena", where), models, where))
+
+
+def _parse_arena(table: dict[str, Any], models: tuple[ModelConfig, ...],
+                 where: str) -> ArenaConfig:
+    _only(table, {"models", "sampling"}, where, "arena.")
+    names = _str_list(table, "models", where, (), "arena.")
+    known = [m.name for m in models]
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"{where}: 'arena.models' names '{name}', which is not a "
+                              f"[[models]] entry ({', '.join(known)})")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: 'arena.models' names a model twice")
+    if len(names) == 1:
+        raise ConfigError(f"{where}: 'arena.models' needs at least two models, got {names[0]!r}")
+    sampling = table.get("sampling", "uniform")
+    if sampling not in SAMPLINGS:
+        raise ConfigError(f"{where}: 'arena.sampling' must be one of {', '.join(SAMPLINGS)}; "
+                          f"got {sampling!r}")
+    return ArenaConfig(models=names, sampling=sampling)
 
 
 def _parse_models(raw: Any, where: str) -> tuple[ModelConfig, ...]:

@@ -20,6 +20,7 @@ per resample because those covariates cannot be aggregated away.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -259,6 +260,20 @@ def pair_matrices(votes: Votes) -> tuple[np.ndarray, np.ndarray]:
 
 # -- style control ----------------------------------------------------------------------------
 
+_CODE = re.compile(r"```.*?(?:```|$)", re.S)
+_HEADER = re.compile(r"^#{1,6}[ \t]+\S", re.M)
+_LIST = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\S", re.M)
+_BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
+
+
+def style_features(text: str) -> tuple[int, int, int, int]:
+    """An answer's STYLE_FEATURES: characters, then Markdown headers, list items and bold
+    spans outside fenced code blocks (as LMArena counts them)."""
+    prose = _CODE.sub("", text)
+    return (len(text), len(_HEADER.findall(prose)), len(_LIST.findall(prose)),
+            len(_BOLD.findall(prose)))
+
+
 def style_covariates(features_a: np.ndarray, features_b: np.ndarray) -> np.ndarray:
     """LMArena's style covariates: (A - B) / (A + B + 1) per feature, standardised to mean 0 and
     standard deviation 1 over the votes. A feature that never varies gives a column of zeros."""
@@ -368,9 +383,11 @@ def pair_probabilities(lower: np.ndarray, upper: np.ndarray, *, active: bool) ->
     lo = np.where(np.isfinite(lower), lower, -np.inf)
     hi = np.where(np.isfinite(upper), upper, np.inf)
     width = np.minimum(hi[i] - lo[i], hi[j] - lo[j])
-    overlap = np.clip(np.minimum(hi[i], hi[j]) - np.maximum(lo[i], lo[j]), 0.0, None)
+    gap = np.minimum(hi[i], hi[j]) - np.maximum(lo[i], lo[j])
+    overlap = np.clip(gap, 0.0, None)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(np.isfinite(width) & (width > 0), overlap / width, 1.0)
+        share = np.where(np.isfinite(width) & (width > 0), overlap / width,
+                         np.where(np.isfinite(width), (gap >= 0) * 1.0, 1.0))
     share = np.nan_to_num(np.clip(share, 0.0, 1.0), nan=1.0)
     focus = share / share.sum() if share.sum() > 0 else uniform
     return 0.5 * uniform + 0.5 * focus

@@ -255,3 +255,54 @@ review_adjudications = Table(
     Column("created_at", WHEN, nullable=False),
     Index(None, "queue_id"),
 )
+
+# Arena: a round is two conversations, one per model, that get the same prompts side by side.
+arena_rounds = Table(
+    "arena_rounds", metadata,
+    Column("id", ID, primary_key=True),
+    Column("voter", String(320), nullable=False),      # user email or session:<id>
+    Column("model_a", String(200), nullable=False),
+    Column("model_b", String(200), nullable=False),
+    Column("conversation_a", ID, ForeignKey("conversations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("conversation_b", ID, ForeignKey("conversations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("sampling", String(10), nullable=False),    # uniform | active
+    Column("probability", Float, nullable=False),      # of drawing this pair (unordered)
+    Column("weight", Float, nullable=False),           # 1 / (pairs x probability)
+    Column("status", String(10), nullable=False),      # open | voted | failed
+    Column("created_at", WHEN, nullable=False),
+    Column("updated_at", WHEN, nullable=False),
+    Index(None, "voter", "created_at"),
+    Index(None, "status"),
+)
+
+# One vote per round (or per imported battle), with both sides' style counts for style control.
+arena_votes = Table(
+    "arena_votes", metadata,
+    Column("id", ID, primary_key=True),
+    Column("round_id", ID, ForeignKey("arena_rounds.id", ondelete="CASCADE"), nullable=True,
+           unique=True),
+    Column("voter", String(320), nullable=False),
+    Column("model_a", String(200), nullable=False),
+    Column("model_b", String(200), nullable=False),
+    Column("winner", String(16), nullable=False),      # model_a | model_b | tie | tie (bothbad)
+    Column("conversation_a", ID, nullable=True),
+    Column("conversation_b", ID, nullable=True),
+    Column("message_a", ID, nullable=True),            # the answers voted on (the last turn's)
+    Column("message_b", ID, nullable=True),
+    Column("probability", Float, nullable=True),
+    Column("weight", Float, nullable=False),
+    Column("length_a", Integer, nullable=True),        # characters of all of side A's answers
+    Column("headers_a", Integer, nullable=True),       # Markdown headers, list items, bold
+    Column("lists_a", Integer, nullable=True),
+    Column("bold_a", Integer, nullable=True),
+    Column("length_b", Integer, nullable=True),
+    Column("headers_b", Integer, nullable=True),
+    Column("lists_b", Integer, nullable=True),
+    Column("bold_b", Integer, nullable=True),
+    Column("source", String(10), nullable=False),      # arena | import
+    Column("created_at", WHEN, nullable=False),
+    Column("updated_at", WHEN, nullable=False),
+    Index(None, "created_at"),
+)

@@ -34,6 +34,7 @@ from .. import scales
 from ..errors import FeedbackError, NotFound, StoreError
 from ..ids import new_id
 from . import queries, stats
+from .arena import ArenaQueries
 from .errors import db_errors
 from .filters import Filters
 from .schema import conversations, messages, rating_events, rating_tags, ratings
@@ -115,7 +116,7 @@ ANSWER_FIELDS = {"model", "backend", "settings", "system_prompt", "ttft_ms", "la
                  "error"}
 
 
-class Store:
+class Store(ArenaQueries):
     """Owns the schema (migrations) and every query; safe to share between threads."""
 
     def __init__(self, engine: Engine) -> None:
@@ -204,9 +205,11 @@ class Store:
 
     @db_errors
     def list_conversations(self, owner: Any = ANYONE, limit: int = 50) -> list[Conversation]:
-        """Newest (most recently active) first."""
-        query = select(conversations).order_by(conversations.c.updated_at.desc(),
-                                               conversations.c.id.desc()).limit(limit)
+        """Newest (most recently active) first; arena rounds' conversations are not listed
+        (their model names would unblind the arena)."""
+        query = (select(conversations).where(conversations.c.source != "arena")
+                 .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
+                 .limit(limit))
         if owner is not ANYONE:
             query = query.where(conversations.c.owner == owner)
         with self.engine.connect() as conn:

@@ -1,0 +1,226 @@
+"""The arena: blind rounds in which two models answer the same prompts side by side, votes on
+them under the ``[feedback] mode``, and the leaderboard computed from every vote.
+
+A round is two conversations (``source = "arena"``, one per model, hidden from the chat's list)
+that receive the same prompts. Both answers stream at the same time (each Reply reads its model
+in a thread of its own; :func:`interleave` hands their pieces to one reader). A round whose side
+failed is marked failed and cannot be voted.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .chat import USABLE, ChatService, Reply, Turn
+from .errors import FeedbackError
+from .stats import bradley_terry as bt
+from .store import ArenaRound, ArenaVote, Message
+
+SIDES = ("a", "b")
+ACTIVE_REFRESH = 30.0   # seconds an active-sampling snapshot of the intervals is reused
+
+
+@dataclass(frozen=True)
+class ArenaTurn:
+    round: ArenaRound
+    a: Turn
+    b: Turn
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """A round as the page shows it: both sides' messages in order, and the vote if any."""
+
+    round: ArenaRound
+    a: list[Message]
+    b: list[Message]
+    vote: ArenaVote | None
+
+    def last_answers(self) -> tuple[Message | None, Message | None]:
+        return _last_answer(self.a), _last_answer(self.b)
+
+    @property
+    def failed(self) -> bool:
+        return self.round.status == "failed" or any(
+            m is not None and m.status == "error" for m in self.last_answers())
+
+    @property
+    def streaming(self) -> bool:
+        return any(m is not None and m.status == "streaming" for m in self.last_answers())
+
+    @property
+    def votable(self) -> bool:
+        a, b = self.last_answers()
+        return (not self.failed and a is not None and b is not None
+                and all(m.status in USABLE and m.content.strip() for m in (a, b)))
+
+
+def _last_answer(messages: list[Message]) -> Message | None:
+    answers = [m for m in messages if m.role == "assistant" and m.selected]
+    return answers[-1] if answers else None
+
+
+def interleave(replies: dict[str, Reply], idle: float = 0.02) -> Iterator[tuple[str, str]]:
+    """Stream several replies at once: yields (side, text) as pieces arrive on either side,
+    and (side, "") every ``idle`` seconds a side is silent (the reader's chance to look for a
+    Stop). Every reply's model is asked within ``idle`` seconds of the first."""
+    streams = {side: reply.pieces(idle) for side, reply in replies.items()}
+    while streams:
+        for side in list(streams):
+            try:
+                piece = next(streams[side])
+            except StopIteration:
+                del streams[side]
+                continue
+            yield side, piece
+
+
+class Arena:
+    """Rounds, votes and the leaderboard, over a ChatService's models and store."""
+
+    def __init__(self, service: ChatService, rng: random.Random | None = None) -> None:
+        self.service = service
+        self.store = service.store
+        self.settings = service.settings
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._intervals: tuple[float, dict[str, tuple[float, float]]] | None = None
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return self.settings.arena.models
+
+    @property
+    def enabled(self) -> bool:
+        return len(self.models) >= 2
+
+    # ------------------------------------------------------------------ rounds
+    def pair_probabilities(self) -> np.ndarray:
+        """The probability of each pair of ``models`` (np.triu_indices order) under the
+        configured sampling."""
+        active = self.settings.arena.sampling == "active"
+        k = len(self.models)
+        lo, hi = np.full(k, np.nan), np.full(k, np.nan)
+        if active:
+            intervals = self._current_intervals()
+            for m, name in enumerate(self.models):
+                lo[m], hi[m] = intervals.get(name, (np.nan, np.nan))
+        return bt.pair_probabilities(lo, hi, active=active)
+
+    def _current_intervals(self) -> dict[str, tuple[float, float]]:
+        with self._lock:
+            if self._intervals is None or time.monotonic() - self._intervals[0] > ACTIVE_REFRESH:
+                votes = bt.Votes.from_rows(self.store.arena_counts())
+                board = bt.leaderboard(votes, bootstrap=200)
+                self._intervals = (time.monotonic(), {r.model: r.ci for r in board.ratings})
+            return self._intervals[1]
+
+    def draw(self) -> tuple[str, str, float, float]:
+        """(model A, model B, probability of the pair, weight = 1 / (pairs x probability))."""
+        if not self.enabled:
+            raise FeedbackError("the arena needs [arena] models = [...] with two or more "
+                                "[[models]] names")
+        probs = self.pair_probabilities()
+        i, j = np.triu_indices(len(self.models), 1)
+        pick = self._rng.choices(range(len(probs)), weights=probs.tolist())[0]
+        first, second = self.models[i[pick]], self.models[j[pick]]
+        if self._rng.random() < 0.5:
+            first, second = second, first
+        return first, second, float(probs[pick]), float(1.0 / (len(probs) * probs[pick]))
+
+    def start(self, prompt: str, *, voter: str, owner: str | None = None) -> ArenaTurn:
+        """A new round for ``voter`` (a user email or session id) with its first prompt."""
+        if not prompt or not prompt.strip():
+            raise ValueError("an empty prompt is not sent")
+        model_a, model_b, probability, weight = self.draw()
+        consent = self.settings.feedback.training_consent_default
+        conversations = [self.store.create_conversation(owner=owner, model=m, source="arena",
+                                                        training_consent=consent)
+                         for m in (model_a, model_b)]
+        rnd = self.store.create_round(
+            voter=voter, model_a=model_a, model_b=model_b, conversation_a=conversations[0].id,
+            conversation_b=conversations[1].id, sampling=self.settings.arena.sampling,
+            probability=probability, weight=weight)
+        return self.send(rnd, prompt, owner=owner)
+
+    def send(self, rnd: ArenaRound, prompt: str, *, owner: str | None = None) -> ArenaTurn:
+        """The next prompt of a round, to both sides (the round goes on, as in LMArena)."""
+        view = self.view(rnd.id)
+        if view.vote is not None:
+            raise FeedbackError("this round is voted; start a new round")
+        if view.failed:
+            raise FeedbackError("one side of this round failed; start a new round")
+        turns = [self.service.send(conv, prompt, owner=owner)
+                 for conv in (rnd.conversation_a, rnd.conversation_b)]
+        return ArenaTurn(rnd, turns[0], turns[1])
+
+    def replies(self, turn: ArenaTurn) -> dict[str, Reply]:
+        return {"a": self.service.reply(turn.a.answer), "b": self.service.reply(turn.b.answer)}
+
+    def finish(self, round_id: str) -> RoundView:
+        """After both replies ended: a round with a failed side is marked failed."""
+        view = self.view(round_id)
+        if view.failed and view.round.status == "open":
+            self.store.fail_round(round_id)
+            view = self.view(round_id)
+        return view
+
+    def view(self, round_id: str) -> RoundView:
+        rnd = self.store.arena_round(round_id)
+        return RoundView(rnd, self.store.messages(rnd.conversation_a),
+                         self.store.messages(rnd.conversation_b), self.store.arena_vote(round_id))
+
+    # ------------------------------------------------------------------- votes
+    def vote(self, round_id: str, winner: str, *, actor: str | None = None) -> ArenaVote:
+        """Vote on a round's last answers, following ``[feedback] mode``: locked (one vote),
+        changeable, or latest (only the voter's newest round)."""
+        view = self.finish(round_id)
+        if view.failed:
+            raise FeedbackError("a round in which one side failed cannot be voted")
+        if not view.votable:
+            raise FeedbackError("both answers must be finished before a vote")
+        mode = self.settings.feedback.mode
+        if mode == "latest":
+            latest = self.store.latest_round(view.round.voter)
+            if latest is not None and latest.id != round_id:
+                raise FeedbackError("only the newest round can be voted")
+        a, b = view.last_answers()
+        assert a is not None and b is not None
+        return self.store.vote(round_id, winner, message_a=a.id, message_b=b.id,
+                               features_a=_features(view.a), features_b=_features(view.b),
+                               actor=actor, allow_change=mode != "locked")
+
+    # ------------------------------------------------------------- leaderboard
+    def leaderboard(self, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+        """The JSON of ``chatfeedback arena --json``: plain and style-controlled ratings."""
+        votes = bt.Votes.from_rows(self.store.arena_counts())
+        plain = bt.leaderboard(votes, bootstrap=bootstrap, seed=seed)
+        rows = self.store.arena_style_rows()
+        styled_votes = bt.Votes.from_rows([r[:6] for r in rows], models=votes.models,
+                                          features=[r[6:] for r in rows])
+        styled = bt.style_leaderboard(styled_votes, bootstrap=bootstrap, seed=seed)
+        rounds = self.store.arena_round_counts()
+        return {**plain.to_dict(), "style_control": styled.to_dict(),
+                "rounds": {s: rounds.get(s, 0) for s in ("open", "voted", "failed")}}
+
+    def matrices(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """(models, win rate of row over column, votes between them) for the heatmaps."""
+        votes = bt.Votes.from_rows(self.store.arena_counts())
+        rate, n = bt.pair_matrices(votes)
+        return votes.models, rate, n
+
+
+def _features(messages: list[Message]) -> tuple[int, ...]:
+    """A side's style counts over all its selected answers."""
+    total = np.zeros(len(bt.STYLE_FEATURES), dtype=np.int64)
+    for m in messages:
+        if m.role == "assistant" and m.selected:
+            total += np.array(bt.style_features(m.content))
+    return tuple(int(x) for x in total)

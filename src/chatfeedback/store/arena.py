@@ -1,0 +1,242 @@
+"""The Store's arena queries: rounds, votes (each also an event in the audit trail), the vote
+counts the leaderboard is computed from, and the votes' import and export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, update
+
+from ..errors import FeedbackError, NotFound
+from ..ids import new_id
+from ..stats.bradley_terry import STYLE_FEATURES, WINNERS
+from .errors import db_errors
+from .schema import arena_rounds, arena_votes, messages, rating_events
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from sqlalchemy import Connection, Engine
+
+FEATURE_COLUMNS = tuple(f"{f}_{side}" for side in "ab" for f in STYLE_FEATURES)
+
+
+@dataclass(frozen=True)
+class ArenaRound:
+    id: str
+    voter: str
+    model_a: str
+    model_b: str
+    conversation_a: str
+    conversation_b: str
+    sampling: str
+    probability: float
+    weight: float
+    status: str                 # open | voted | failed
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ArenaVote:
+    id: str
+    round_id: str | None
+    voter: str
+    model_a: str
+    model_b: str
+    winner: str
+    message_a: str | None
+    message_b: str | None
+    created_at: datetime
+
+
+def _round(row: Any) -> ArenaRound:
+    return ArenaRound(**{k: row[k] for k in ArenaRound.__dataclass_fields__})
+
+
+def _vote(row: Any) -> ArenaVote:
+    return ArenaVote(**{k: row[k] for k in ArenaVote.__dataclass_fields__})
+
+
+class ArenaQueries:
+    """Mixed into Store: it provides ``engine`` and ``_write``."""
+
+    engine: Engine
+
+    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - Store's
+        raise NotImplementedError
+
+    @db_errors
+    def create_round(self, *, voter: str, model_a: str, model_b: str, conversation_a: str,
+                     conversation_b: str, sampling: str, probability: float,
+                     weight: float) -> ArenaRound:
+        from .store import now
+        when = now()
+        row = {"id": new_id(), "voter": voter, "model_a": model_a, "model_b": model_b,
+               "conversation_a": conversation_a, "conversation_b": conversation_b,
+               "sampling": sampling, "probability": probability, "weight": weight,
+               "status": "open", "created_at": when, "updated_at": when}
+        with self._write() as conn:
+            conn.execute(insert(arena_rounds).values(row))
+        return _round(row)
+
+    @db_errors
+    def arena_round(self, round_id: str) -> ArenaRound:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(arena_rounds).where(arena_rounds.c.id == round_id)) \
+                .mappings().first()
+        if row is None:
+            raise NotFound("Arena round not found")
+        return _round(row)
+
+    @db_errors
+    def fail_round(self, round_id: str) -> None:
+        """Mark an open round failed (one side's answer failed): it can no longer be voted."""
+        from .store import now
+        with self._write() as conn:
+            conn.execute(update(arena_rounds).where(arena_rounds.c.id == round_id,
+                                                    arena_rounds.c.status == "open")
+                         .values(status="failed", updated_at=now()))
+
+    @db_errors
+    def vote(self, round_id: str, winner: str, *, message_a: str, message_b: str,
+             features_a: Sequence[int], features_b: Sequence[int], actor: str | None = None,
+             allow_change: bool = False) -> ArenaVote:
+        """Record (or, with ``allow_change``, change) the vote of a round on its answers
+        ``message_a``/``message_b``, and append it to the audit trail (``rating_events``,
+        action ``vote``, scale ``arena``, value = the winner's index in WINNERS, on A's answer)."""
+        from .store import now
+        if winner not in WINNERS:
+            raise FeedbackError(f"unknown winner {winner!r}; expected one of {', '.join(WINNERS)}")
+        when = now()
+        with self._write() as conn:
+            rnd = conn.execute(select(arena_rounds).where(arena_rounds.c.id == round_id)
+                               .with_for_update()).mappings().first()
+            if rnd is None:
+                raise NotFound("Arena round not found")
+            if rnd["status"] == "failed":
+                raise FeedbackError("a round in which one side failed cannot be voted")
+            old = conn.execute(select(arena_votes).where(arena_votes.c.round_id == round_id)) \
+                .mappings().first()
+            if old is not None and not allow_change:
+                raise FeedbackError("this round is already voted; votes are locked")
+            if old is not None and old["winner"] == winner:
+                return _vote(old)
+            values = {"winner": winner, "message_a": message_a, "message_b": message_b,
+                      "updated_at": when,
+                      **dict(zip(FEATURE_COLUMNS, [*features_a, *features_b], strict=True))}
+            if old is None:
+                values.update(id=new_id(), round_id=round_id, voter=rnd["voter"],
+                              model_a=rnd["model_a"], model_b=rnd["model_b"],
+                              conversation_a=rnd["conversation_a"],
+                              conversation_b=rnd["conversation_b"],
+                              probability=rnd["probability"], weight=rnd["weight"],
+                              source="arena", created_at=when)
+                conn.execute(insert(arena_votes).values(values))
+            else:
+                conn.execute(update(arena_votes).where(arena_votes.c.id == old["id"])
+                             .values(values))
+            conn.execute(update(arena_rounds).where(arena_rounds.c.id == round_id)
+                         .values(status="voted", updated_at=when))
+            conn.execute(insert(rating_events).values(
+                id=new_id(), message_id=message_a, conversation_id=rnd["conversation_a"],
+                action="vote", scale="arena", value=WINNERS.index(winner), actor=actor,
+                created_at=when))
+            row = conn.execute(select(arena_votes).where(arena_votes.c.round_id == round_id)) \
+                .mappings().one()
+        return _vote(row)
+
+    @db_errors
+    def arena_vote(self, round_id: str) -> ArenaVote | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(arena_votes).where(arena_votes.c.round_id == round_id)) \
+                .mappings().first()
+        return None if row is None else _vote(row)
+
+    @db_errors
+    def latest_round(self, voter: str) -> ArenaRound | None:
+        """The voter's newest round (the one ``[feedback] mode = "latest"`` lets them vote)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(arena_rounds).where(arena_rounds.c.voter == voter)
+                               .order_by(arena_rounds.c.created_at.desc(),
+                                         arena_rounds.c.id.desc()).limit(1)).mappings().first()
+        return None if row is None else _round(row)
+
+    @db_errors
+    def arena_counts(self) -> list[tuple[str, str, str, str, int, float]]:
+        """(voter, model_a, model_b, winner, votes, summed weight): the leaderboard's input,
+        grouped in SQL."""
+        v = arena_votes.c
+        query = (select(v.voter, v.model_a, v.model_b, v.winner, func.count(), func.sum(v.weight))
+                 .group_by(v.voter, v.model_a, v.model_b, v.winner))
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(query)]
+
+    @db_errors
+    def arena_style_rows(self) -> list[tuple]:
+        """One row per vote that has both sides' style counts: (voter, model_a, model_b,
+        winner, 1, weight, *FEATURE_COLUMNS)."""
+        v = arena_votes.c
+        query = (select(v.voter, v.model_a, v.model_b, v.winner, v.weight,
+                        *[v[c] for c in FEATURE_COLUMNS])
+                 .where(*[v[c].is_not(None) for c in FEATURE_COLUMNS]))
+        with self.engine.connect() as conn:
+            return [(r[0], r[1], r[2], r[3], 1, *r[4:]) for r in conn.execute(query)]
+
+    @db_errors
+    def arena_round_counts(self) -> dict[str, int]:
+        """Rounds by status: open, voted, failed."""
+        query = select(arena_rounds.c.status, func.count()).group_by(arena_rounds.c.status)
+        with self.engine.connect() as conn:
+            return {status: n for status, n in conn.execute(query)}
+
+    @db_errors
+    def import_votes(self, rows: Iterable[dict[str, Any]], *, batch: int = 5000) -> int:
+        """Insert votes (keys: voter, model_a, model_b, winner, created_at, optional
+        conversation_a/b, message_a/b and FEATURE_COLUMNS) as source "import", weight 1."""
+        from .store import now
+        total = 0
+        chunk: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            if chunk:
+                with self._write() as conn:
+                    conn.execute(insert(arena_votes), chunk)
+                chunk.clear()
+
+        for row in rows:
+            full = {c: None for c in (*FEATURE_COLUMNS, "conversation_a", "conversation_b",
+                                      "message_a", "message_b")}
+            full.update(row)
+            full.update(id=new_id(), round_id=None, probability=None, weight=1.0,
+                        source="import", updated_at=now())
+            chunk.append(full)
+            total += 1
+            if len(chunk) >= batch:
+                flush()
+        flush()
+        return total
+
+    @db_errors
+    def iter_votes(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every vote, oldest first, streamed."""
+        query = select(arena_votes).order_by(arena_votes.c.created_at, arena_votes.c.id)
+        from .store import as_utc
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+            for row in result.mappings():
+                item = dict(row)
+                item["created_at"] = as_utc(item["created_at"])
+                yield item
+
+    @db_errors
+    def selected_answers(self, conversation_id: str) -> list[tuple[str, str]]:
+        """(role, content) of a conversation's prompts and selected answers, in order."""
+        query = (select(messages.c.role, messages.c.content)
+                 .where(messages.c.conversation_id == conversation_id,
+                        messages.c.selected.is_(True))
+                 .order_by(messages.c.turn, messages.c.role.desc()))
+        with self.engine.connect() as conn:
+            return [(r.role, r.content) for r in conn.execute(query)]

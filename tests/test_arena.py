@@ -1,0 +1,228 @@
+"""The arena's core: rounds streamed on both sides at once, votes under the feedback mode (and in
+the audit trail), failed sides, the [arena] settings and the leaderboard from stored votes."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from chatfeedback.arena import Arena, interleave
+from chatfeedback.config import load_settings
+from chatfeedback.errors import ConfigError, FeedbackError
+from chatfeedback.store.schema import rating_events
+
+from .openai_server import OpenAIServer, Script
+from .support import write_config
+
+pytestmark = pytest.mark.all_databases
+
+ECHOS = """
+[[models]]
+name = "gpt"
+backend = "echo"
+delay = 0.0
+[[models]]
+name = "llama"
+backend = "echo"
+delay = 0.0
+[[models]]
+name = "qwen"
+backend = "echo"
+delay = 0.0
+[arena]
+models = ["gpt", "llama", "qwen"]
+"""
+
+
+def openai_models(a: OpenAIServer, b: OpenAIServer) -> str:
+    return "".join(f'[[models]]\nname = "{name}"\nbackend = "openai"\nbase_url = "{s.base_url}"\n'
+                   f'model = "test-model"\n' for name, s in (("one", a), ("two", b))) + \
+        '[arena]\nmodels = ["one", "two"]\n'
+
+
+def play(arena: Arena, turn) -> dict[str, str]:
+    texts = {"a": "", "b": ""}
+    for side, piece in interleave(arena.replies(turn)):
+        texts[side] += piece
+    return texts
+
+
+def test_a_round_streams_both_sides_and_takes_one_locked_vote(make_service, store):
+    arena = Arena(make_service(ECHOS))
+    turn = arena.start("Tell me about tea", voter="ann@example.org")
+    assert {turn.round.model_a, turn.round.model_b} <= {"gpt", "llama", "qwen"}
+    assert turn.round.model_a != turn.round.model_b
+    assert turn.round.probability == pytest.approx(1 / 3) and turn.round.weight == 1.0
+    texts = play(arena, turn)
+    assert "Tell me about tea" in texts["a"] and "Tell me about tea" in texts["b"]
+    view = arena.finish(turn.round.id)
+    assert view.votable and not view.failed and view.vote is None
+    vote = arena.vote(turn.round.id, "model_b", actor="ann@example.org")
+    a, b = view.last_answers()
+    assert (vote.winner, vote.message_a, vote.message_b) == ("model_b", a.id, b.id)
+    assert arena.view(turn.round.id).round.status == "voted"
+    with pytest.raises(FeedbackError, match="locked"):
+        arena.vote(turn.round.id, "tie", actor="ann@example.org")
+    with pytest.raises(FeedbackError, match="voted; start a new round"):
+        arena.send(turn.round, "and coffee?")
+    with arena.store.engine.connect() as conn:
+        events = conn.execute(select(rating_events).where(rating_events.c.action == "vote")) \
+            .mappings().all()
+    assert [(e["message_id"], e["scale"], e["value"], e["actor"]) for e in events] == \
+        [(a.id, "arena", 1, "ann@example.org")]
+    counts = arena.store.arena_counts()
+    assert counts == [("ann@example.org", turn.round.model_a, turn.round.model_b, "model_b", 1,
+                       1.0)]
+    style = arena.store.arena_style_rows()
+    assert style[0][6] == len(a.content) and style[0][10] == len(b.content)
+    # the arena's conversations would unblind it: the chat's list leaves them out
+    assert arena.store.list_conversations() == []
+
+
+def test_changeable_and_latest_modes(make_service):
+    arena = Arena(make_service(ECHOS + '\n[feedback]\nmode = "changeable"\n'))
+    turn = arena.start("hi", voter="bob")
+    play(arena, turn)
+    arena.vote(turn.round.id, "model_a", actor="bob")
+    arena.vote(turn.round.id, "tie (bothbad)", actor="bob")
+    assert arena.view(turn.round.id).vote.winner == "tie (bothbad)"
+    assert arena.store.arena_counts()[0][3] == "tie (bothbad)"
+
+    latest = Arena(make_service(ECHOS + '\n[feedback]\nmode = "latest"\n'))
+    first = latest.start("one", voter="cy")
+    play(latest, first)
+    second = latest.start("two", voter="cy")
+    play(latest, second)
+    with pytest.raises(FeedbackError, match="newest round"):
+        latest.vote(first.round.id, "model_a", actor="cy")
+    latest.vote(second.round.id, "model_a", actor="cy")
+    latest.vote(second.round.id, "model_b", actor="cy")     # the newest may change
+
+
+def test_a_round_goes_on_for_more_turns_on_both_sides(make_service):
+    arena = Arena(make_service(ECHOS))
+    turn = arena.start("first", voter="dee")
+    play(arena, turn)
+    second = arena.send(turn.round, "second")
+    play(arena, second)
+    view = arena.view(turn.round.id)
+    assert [m.content for m in view.a if m.role == "user"] == ["first", "second"]
+    assert [m.content for m in view.b if m.role == "user"] == ["first", "second"]
+    history = arena.service.history(view.last_answers()[1])
+    assert [m["role"] for m in history] == ["user", "assistant", "user"]
+    vote = arena.vote(turn.round.id, "model_a", actor="dee")
+    assert vote.message_b == view.last_answers()[1].id
+
+
+def test_both_sides_stream_at_the_same_time(make_service):
+    with OpenAIServer() as one, OpenAIServer() as two:
+        for server in (one, two):
+            server.default = Script(text=" ".join(["word"] * 20), delay=0.05)
+        arena = Arena(make_service(openai_models(one, two)))
+        turn = arena.start("go", voter="eve")
+        first: dict[str, float] = {}
+        last: dict[str, float] = {}
+        for side, piece in interleave(arena.replies(turn)):
+            if piece:
+                first.setdefault(side, time.perf_counter())
+                last[side] = time.perf_counter()
+        # each side's first words came while the other side was still streaming
+        assert first["a"] < last["b"] - 0.3 and first["b"] < last["a"] - 0.3
+        assert arena.finish(turn.round.id).votable
+
+
+def test_a_failed_side_makes_the_round_unvotable(make_service):
+    with OpenAIServer() as one, OpenAIServer() as two:
+        one.default = Script(text="fine answer")
+        two.default = Script(status=500, error="model crashed")
+        arena = Arena(make_service(openai_models(one, two)))
+        turn = arena.start("go", voter="fay")
+        play(arena, turn)
+        view = arena.finish(turn.round.id)
+        assert view.failed and not view.votable and view.round.status == "failed"
+        failed_side = [m for m in view.last_answers() if m.status == "error"]
+        assert len(failed_side) == 1 and "model crashed" in failed_side[0].error
+        with pytest.raises(FeedbackError, match="failed"):
+            arena.vote(turn.round.id, "model_a", actor="fay")
+        with pytest.raises(FeedbackError, match="failed"):
+            arena.send(turn.round, "again")
+        assert arena.store.arena_round_counts() == {"failed": 1}
+        assert arena.store.arena_counts() == []
+
+
+def test_uniform_draws_every_pair_and_side_alike(make_service):
+    arena = Arena(make_service(ECHOS))
+    draws = Counter(arena.draw()[:2] for _ in range(6000))
+    assert len(draws) == 6
+    assert all(800 < n < 1200 for n in draws.values()), draws
+
+
+def test_active_sampling_draws_overlapping_pairs_more_and_weights_them(make_service):
+    arena = Arena(make_service(ECHOS.replace('models = ["gpt"', 'sampling = "active"\nmodels = ["gpt"')))
+    assert arena.settings.arena.sampling == "active"
+    # gpt clearly best (4 of 5), llama and qwen indistinguishable
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = []
+    rng = random.Random(4)
+    for voter in range(60):
+        for other in ("llama", "qwen"):
+            rows += [{"voter": f"v{voter}", "model_a": "gpt", "model_b": other,
+                      "winner": "model_a" if rng.random() < 0.8 else "model_b",
+                      "created_at": when} for _ in range(5)]
+        rows += [{"voter": f"v{voter}", "model_a": "llama", "model_b": "qwen",
+                  "winner": rng.choice(["model_a", "model_b"]), "created_at": when}
+                 for _ in range(2)]
+    arena.store.import_votes(rows)
+    probs = arena.pair_probabilities()        # pairs: (gpt,llama) (gpt,qwen) (llama,qwen)
+    assert probs.sum() == pytest.approx(1.0)
+    assert probs[2] > probs[0] and probs[2] > probs[1]
+    a, b, p, w = arena.draw()
+    assert w == pytest.approx(1 / (3 * p))
+
+
+def test_leaderboard_json_from_stored_votes(make_service):
+    arena = Arena(make_service(ECHOS))
+    for voter in ("v1", "v2", "v3", "v4"):
+        for _ in range(3):
+            turn = arena.start("compare", voter=voter)
+            play(arena, turn)
+            rnd = turn.round
+            winner = "model_a" if rnd.model_a == "gpt" else "model_b" if rnd.model_b == "gpt" \
+                else "tie"
+            arena.vote(rnd.id, winner, actor=voter)
+    board = arena.leaderboard(bootstrap=100)
+    assert board["votes"] == 12 and board["rounds"]["voted"] == 12
+    assert board["models"][0]["model"] == "gpt" and board["models"][0]["rank"] == 1
+    assert set(board["models"][0]) == {"model", "rating", "ci", "rank", "votes"}
+    assert sum(m["votes"] for m in board["models"]) == 24
+    assert board["style_control"]["votes"] == 12
+    assert abs(sum(m["rating"] for m in board["models"]) / len(board["models"]) - 1000) < 0.2
+    models, rate, n = arena.matrices()
+    assert n.sum() == 24
+
+
+@pytest.mark.parametrize(("arena_toml", "message"), [
+    ('models = ["gpt", "nope"]', "'arena.models' names 'nope', which is not a [[models]] entry"),
+    ('models = ["gpt"]', "'arena.models' needs at least two models"),
+    ('models = ["gpt", "gpt"]', "names a model twice"),
+    ('models = ["gpt", "llama"]\nsampling = "smart"', "'arena.sampling' must be one of uniform, active"),
+    ('models = ["gpt", "llama"]\npairs = 3', "unknown key 'arena.pairs'"),
+])
+def test_bad_arena_settings_are_one_line_errors(tmp_path, arena_toml, message):
+    text = ECHOS.split("[arena]")[0] + "[arena]\n" + arena_toml + "\n"
+    path = write_config(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")) as exc:
+        load_settings(path, "sqlite:///x.db", environ={})
+    assert "\n" not in str(exc.value)
+
+
+def test_without_arena_settings_the_arena_is_off(make_service):
+    arena = Arena(make_service(""))
+    assert not arena.enabled
+    with pytest.raises(FeedbackError, match=r"\[arena\] models"):
+        arena.start("hi", voter="x")
