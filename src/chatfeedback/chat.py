@@ -312,7 +312,3 @@ class ChatService:
                  tags: list[str] | None = None, actor: str | None = None) -> Rating:
         return self.store.annotate(answer_id, comment=comment, tags=tags, actor=actor,
                                    max_comment_length=self.settings.feedback.max_comment_length)
-
-    def describe(self) -> dict[str, Any]:
-        return {"models": [m.name for m in self.settings.models],
-                "scale": self.settings.feedback.scale, "mode": self.settings.feedback.mode}

@@ -222,12 +222,6 @@ class Store(ArenaQueries):
                          .values(training_consent=allowed))
 
     @db_errors
-    def set_conversation_model(self, conversation_id: str, model: str) -> None:
-        with self._write() as conn:
-            conn.execute(update(conversations).where(conversations.c.id == conversation_id)
-                         .values(model=model))
-
-    @db_errors
     def import_conversation(self, messages_in: Sequence[tuple[str, str]], *,
                             model: str | None = None, meta: dict[str, Any] | None = None,
                             owner: str | None = None, title: str | None = None,
