@@ -12,6 +12,7 @@ from sqlalchemy import Date, and_, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import scales
+from .engine import as_utc
 from .errors import db_errors
 from .filters import Filters
 from .queries import rated_answers
@@ -23,7 +24,7 @@ from .schema import (
     shown_rated_counts,
     tag_counts,
 )
-from .store import Store, as_utc
+from .store import Store
 
 PERIODS = ("day", "week")
 # Every 0-1 score a rating can have (scales.score of each value of each scale), lowest first.

@@ -6,20 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
 from ..errors import FeedbackError, NotFound
 from ..ids import new_id
 from ..stats.bradley_terry import STYLE_FEATURES, WINNERS
+from .engine import Connected, as_utc, now
 from .errors import db_errors
 from .schema import arena_rounds, arena_votes, messages, rating_events
-
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
-
-    from sqlalchemy import Connection, Engine
 
 FEATURE_COLUMNS = tuple(f"{f}_{side}" for side in "ab" for f in STYLE_FEATURES)
 
@@ -60,19 +56,13 @@ def _vote(row: Any) -> ArenaVote:
     return ArenaVote(**{k: row[k] for k in ArenaVote.__dataclass_fields__})
 
 
-class ArenaQueries:
-    """Mixed into Store: it provides ``engine`` and ``_write``."""
-
-    engine: Engine
-
-    def _write(self) -> AbstractContextManager[Connection]:  # pragma: no cover - Store's
-        raise NotImplementedError
+class ArenaQueries(Connected):
+    """The arena's part of the Store."""
 
     @db_errors
     def create_round(self, *, voter: str, model_a: str, model_b: str, conversation_a: str,
                      conversation_b: str, sampling: str, probability: float,
                      weight: float) -> ArenaRound:
-        from .store import now
         when = now()
         row = {"id": new_id(), "voter": voter, "model_a": model_a, "model_b": model_b,
                "conversation_a": conversation_a, "conversation_b": conversation_b,
@@ -94,7 +84,6 @@ class ArenaQueries:
     @db_errors
     def fail_round(self, round_id: str) -> None:
         """Mark an open round failed (one side's answer failed): it can no longer be voted."""
-        from .store import now
         with self._write() as conn:
             conn.execute(update(arena_rounds).where(arena_rounds.c.id == round_id,
                                                     arena_rounds.c.status == "open")
@@ -107,7 +96,6 @@ class ArenaQueries:
         """Record (or, with ``allow_change``, change) the vote of a round on its answers
         ``message_a``/``message_b``, and append it to the audit trail (``rating_events``,
         action ``vote``, scale ``arena``, value = the winner's index in WINNERS, on A's answer)."""
-        from .store import now
         if winner not in WINNERS:
             raise FeedbackError(f"unknown winner {winner!r}; expected one of {', '.join(WINNERS)}")
         when = now()
@@ -196,7 +184,6 @@ class ArenaQueries:
     def import_votes(self, rows: Iterable[dict[str, Any]], *, batch: int = 5000) -> int:
         """Insert votes (keys: voter, model_a, model_b, winner, created_at, optional
         conversation_a/b, message_a/b and FEATURE_COLUMNS) as source "import", weight 1."""
-        from .store import now
         total = 0
         chunk: list[dict[str, Any]] = []
 
@@ -223,7 +210,6 @@ class ArenaQueries:
     def iter_votes(self, *, batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every vote, oldest first, streamed."""
         query = select(arena_votes).order_by(arena_votes.c.created_at, arena_votes.c.id)
-        from .store import as_utc
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
             for row in result.mappings():

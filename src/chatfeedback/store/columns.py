@@ -23,6 +23,7 @@ from .queries import EXPORT_COLUMNS as COLUMNS
 from .queries import rated_answers
 from .schema import rating_counts, ratings
 from .store import Store
+
 FLOATS = ("score", "ttft_ms", "latency_ms")
 INTEGERS = ("rating", "version", "versions", "prompt_tokens", "completion_tokens",
             "total_tokens")

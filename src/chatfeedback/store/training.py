@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select
 
+from .engine import as_utc
 from .errors import db_errors
 from .filters import Filters
 from .queries import ROLE_ORDER
 from .schema import conversations, messages, ratings
-from .store import Store, as_utc
+from .store import Store
 
 
 @db_errors

@@ -1,0 +1,114 @@
+"""The Store's conversations: create, read, list, consent and bulk import."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from ..errors import NotFound
+from ..ids import new_id
+from . import stats
+from .engine import Connected, now
+from .errors import db_errors
+from .records import Conversation, to_conversation
+from .schema import conversations, messages
+
+ANYONE = object()  # owner filter meaning "do not filter by owner"
+
+
+class Conversations(Connected):
+    @db_errors
+    def create_conversation(self, *, owner: str | None = None, title: str = "",
+                            model: str | None = None, source: str = "chat",
+                            training_consent: bool = False, meta: dict[str, Any] | None = None,
+                            created_at: datetime | None = None) -> Conversation:
+        when = created_at or now()
+        row = dict(id=new_id(), owner=owner, title=title, model=model, source=source,
+                   training_consent=training_consent, meta=meta, created_at=when,
+                   updated_at=when)
+        with self._write() as conn:
+            conn.execute(insert(conversations).values(row))
+        return Conversation(**row)
+
+    @db_errors
+    def conversation(self, conversation_id: str, owner: Any = ANYONE) -> Conversation:
+        """The conversation, or NotFound (also when it belongs to another owner)."""
+        query = select(conversations).where(conversations.c.id == conversation_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None or (owner is not ANYONE and row["owner"] != owner):
+            raise NotFound("Conversation not found")
+        return to_conversation(row)
+
+    @db_errors
+    def list_conversations(self, owner: Any = ANYONE, limit: int = 50) -> list[Conversation]:
+        """Newest (most recently active) first; arena rounds' conversations are not listed
+        (their model names would unblind the arena)."""
+        query = (select(conversations).where(conversations.c.source != "arena")
+                 .order_by(conversations.c.updated_at.desc(), conversations.c.id.desc())
+                 .limit(limit))
+        if owner is not ANYONE:
+            query = query.where(conversations.c.owner == owner)
+        with self.engine.connect() as conn:
+            return [to_conversation(r) for r in conn.execute(query).mappings()]
+
+    @db_errors
+    def set_training_consent(self, conversation_id: str, allowed: bool) -> None:
+        with self._write() as conn:
+            conn.execute(update(conversations).where(conversations.c.id == conversation_id)
+                         .values(training_consent=allowed))
+
+    @db_errors
+    def import_conversation(self, messages_in: Sequence[tuple[str, str]], *,
+                            model: str | None = None, meta: dict[str, Any] | None = None,
+                            owner: str | None = None, title: str | None = None,
+                            source: str = "import",
+                            import_batch: str | None = None) -> Conversation:
+        """Create a conversation with all its ``(role, content)`` messages in one transaction
+        and one bulk insert. Each user message opens a turn; an assistant message answers
+        the user message before it (a leading assistant greeting answers nothing); system
+        messages belong to the turn that follows them. Raises ValueError on two assistant
+        messages in a row (the importer reports that per line before calling)."""
+        when = now()
+        conv_id = new_id()
+        rows: list[dict[str, Any]] = []
+        turn, parent, answered, busy = 0, None, False, False  # busy: turn has a prompt/answer
+        for index, (role, content) in enumerate(messages_in):
+            if role not in ("system", "user", "assistant"):
+                raise ValueError(f"message {index + 1}: unknown role {role!r}")
+            row = dict(id=new_id(), conversation_id=conv_id, parent_id=None, role=role,
+                       content=content, version=1, selected=True, status="complete",
+                       created_at=when, updated_at=when, model=None)
+            if role == "assistant":
+                if answered:
+                    raise ValueError(f"message {index + 1}: two assistant messages in a row")
+                row.update(parent_id=parent, model=model)
+                answered = busy = True
+            else:  # a prompt, or a system message, opens the next turn
+                if busy:
+                    turn, busy = turn + 1, False
+                parent, answered = (None if role == "system" else row["id"]), False
+                if role == "user":
+                    busy = True
+            row["turn"] = turn
+            rows.append(row)
+        first_prompt = next((c for r, c in messages_in if r == "user"), "")
+        conv = dict(id=conv_id, owner=owner, title=title or title_for(first_prompt),
+                    model=model, source=source, training_consent=False, meta=meta,
+                    import_batch=import_batch, created_at=when, updated_at=when)
+        answers = sum(1 for r in rows if r["role"] == "assistant")
+        with self._write() as conn:
+            conn.execute(insert(conversations).values(conv))
+            if rows:
+                conn.execute(insert(messages), rows)
+            if answers:
+                stats.count_answers(conn, when, model, answers=answers)
+        return Conversation(**conv)
+
+
+def title_for(prompt: str, limit: int = 80) -> str:
+    line = " ".join(prompt.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

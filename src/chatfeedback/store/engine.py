@@ -1,0 +1,111 @@
+"""The database connection: engines per dialect, write transactions, streamed reads, the
+migrations' location, and the UTC clock every stored time follows."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from ..errors import StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class Connected:
+    """An engine with the Store's write transactions and streamed reads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url = engine.url.render_as_string(hide_password=True)
+        # SQLite: this process's writers queue here, so that at most one of them waits in
+        # SQLite's busy handler, which polls and can starve a writer among dozens.
+        self._writers = threading.RLock() if engine.dialect.name == "sqlite" else None
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE)
+        so that concurrent writers wait for each other instead of failing."""
+        if self._writers is None:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+            return
+        with self._writers, self.engine.connect() as conn:
+            conn.execution_options(chatfeedback_write=True)
+            with conn.begin():
+                yield conn
+
+    def _stream(self, query: Any, batch: int) -> Iterator[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+            for row in result.mappings():
+                item = dict(row)
+                for key in ("created_at", "rated_at"):
+                    if key in item:
+                        item[key] = as_utc(item[key])
+                yield item
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - any parse failure is a bad URL
+        raise StoreError(f"'{url}' is not a database URL") from None
+    if parsed.get_backend_name() == "postgresql":
+        # pre-ping: a restarted server's dead connections are replaced, not handed out;
+        # connect_timeout: an unreachable server is an error in seconds, not a hang.
+        timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                             connect_args=timeout)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database).expanduser().resolve()
+        if not path.parent.is_dir():
+            raise StoreError(f"cannot open database {url}: folder {path.parent} does not exist")
+        if not os.access(path if path.exists() else path.parent, os.W_OK):
+            raise StoreError(f"cannot open database {url}: {path} is not writable")
+    engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("chatfeedback_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine

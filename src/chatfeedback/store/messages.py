@@ -1,0 +1,178 @@
+"""The Store's messages: prompts and answers, versions, exposure and interrupted answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from ..errors import NotFound
+from ..ids import new_id
+from . import queries, stats
+from .conversations import title_for
+from .engine import Connected, now
+from .errors import db_errors
+from .records import ANSWER_FIELDS, Message, to_message
+from .schema import conversations, messages, ratings
+
+
+class Messages(Connected):
+    @db_errors
+    def add_message(self, conversation_id: str, role: str, content: str, *,
+                    parent_id: str | None = None, turn: int | None = None,
+                    status: str = "complete", created_at: datetime | None = None,
+                    **answer: Any) -> Message:
+        """Append a message. A user message opens a new turn (and titles an untitled
+        conversation); an assistant message answers ``parent_id`` as its newest version,
+        which becomes the selected one."""
+        unknown = set(answer) - ANSWER_FIELDS
+        if unknown:
+            raise TypeError(f"unknown message fields: {sorted(unknown)}")
+        when = created_at or now()
+        with self._write() as conn:
+            conv = conn.execute(select(conversations.c.title)
+                                .where(conversations.c.id == conversation_id)).first()
+            if conv is None:
+                raise NotFound("Conversation not found")
+            version = 1
+            if role == "assistant" and parent_id is not None:
+                parent = conn.execute(select(messages.c.turn).where(
+                    messages.c.id == parent_id)).first()
+                if parent is None:
+                    raise NotFound("The prompt this answer belongs to was not found")
+                turn = parent.turn
+                version = 1 + (conn.execute(select(func.max(messages.c.version)).where(
+                    messages.c.parent_id == parent_id)).scalar() or 0)
+                conn.execute(update(messages).where(messages.c.parent_id == parent_id)
+                             .values(selected=False))
+            elif turn is None:
+                last = conn.execute(select(func.max(messages.c.turn)).where(
+                    messages.c.conversation_id == conversation_id)).scalar()
+                turn = 0 if last is None else last + 1
+            row = dict(id=new_id(), conversation_id=conversation_id, parent_id=parent_id,
+                       turn=turn, role=role, content=content, version=version, selected=True,
+                       status=status, created_at=when, updated_at=when, **answer)
+            conn.execute(insert(messages).values(row))
+            if role == "assistant":
+                stats.count_answers(conn, when, answer.get("model"), answers=1)
+            touch: dict[str, Any] = {"updated_at": when}
+            if role == "user" and not conv.title:
+                touch["title"] = title_for(content)
+            conn.execute(update(conversations).where(conversations.c.id == conversation_id)
+                         .values(touch))
+        return Message(**row)
+
+    @db_errors
+    def update_answer(self, message_id: str, *, content: str | None = None,
+                      status: str | None = None, **answer: Any) -> None:
+        """Save streamed text, its final status and its generation metadata."""
+        unknown = set(answer) - ANSWER_FIELDS
+        if unknown:
+            raise TypeError(f"unknown message fields: {sorted(unknown)}")
+        values: dict[str, Any] = {"updated_at": now(), **answer}
+        if content is not None:
+            values["content"] = content
+        if status is not None:
+            values["status"] = status
+        with self._write() as conn:
+            conn.execute(update(messages).where(messages.c.id == message_id).values(values))
+
+    @db_errors
+    def message(self, message_id: str) -> Message:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(messages).where(messages.c.id == message_id)) \
+                .mappings().first()
+        if row is None:
+            raise NotFound("Message not found")
+        return to_message(row)
+
+    @db_errors
+    def turn_count(self, conversation_id: str) -> int:
+        with self.engine.connect() as conn:
+            last = conn.execute(select(func.max(messages.c.turn)).where(
+                messages.c.conversation_id == conversation_id)).scalar()
+        return 0 if last is None else last + 1
+
+    @db_errors
+    def messages(self, conversation_id: str, *, from_turn: int = 0) -> list[Message]:
+        """The conversation as shown: each prompt followed by its selected answer, from
+        ``from_turn`` on. Each answer knows how many versions (siblings) it has."""
+        where = (messages.c.conversation_id == conversation_id) & (messages.c.turn >= from_turn)
+        query = (select(messages).where(where & ((messages.c.role != "assistant")
+                                                 | messages.c.selected))
+                 .order_by(messages.c.turn, queries.ROLE_ORDER, messages.c.id))
+        counts = (select(messages.c.parent_id, func.count()).where(
+            where & (messages.c.role == "assistant")).group_by(messages.c.parent_id))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+            siblings = {parent: count for parent, count in conn.execute(counts)}
+        return [to_message(r, siblings.get(r["parent_id"], 1)) for r in rows]
+
+    @db_errors
+    def versions(self, parent_id: str) -> list[Message]:
+        """Every answer to one prompt, oldest version first."""
+        query = select(messages).where(messages.c.parent_id == parent_id) \
+            .order_by(messages.c.version)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [to_message(r, len(rows)) for r in rows]
+
+    @db_errors
+    def select_version(self, message_id: str) -> None:
+        """Show ``message_id`` instead of its siblings."""
+        with self._write() as conn:
+            parent = conn.execute(select(messages.c.parent_id).where(
+                messages.c.id == message_id)).scalar()
+            if parent is None:
+                raise NotFound("Message not found")
+            conn.execute(update(messages).where(messages.c.parent_id == parent)
+                         .values(selected=messages.c.id == message_id))
+
+    @db_errors
+    def mark_shown(self, message_ids: Iterable[str]) -> None:
+        """Record the first time each answer was shown to a person (exposure)."""
+        ids = list(message_ids)
+        if not ids:
+            return
+        unseen = messages.c.id.in_(ids) & messages.c.shown_at.is_(None)
+        with self._write() as conn:
+            # RETURNING: exactly the rows this statement marked, also when two sessions
+            # mark the same answer at once, feed the exposure counter.
+            first = conn.execute(update(messages).where(unseen).values(shown_at=now())
+                                 .returning(messages.c.id, messages.c.role,
+                                            messages.c.created_at, messages.c.model,
+                                            messages.c.shown_at)).all()
+            # Counters in key order: two sessions showing answers at once lock them in the
+            # same order (PostgreSQL), so neither waits for the other in a deadlock.
+            answers = {r.id: r for r in sorted((r for r in first if r.role == "assistant"),
+                                               key=_counter_key)}
+            for answer in answers.values():
+                stats.count_answers(conn, answer.created_at, answer.model, shown=1)
+            if answers:  # rated before being shown (an API client can): rated among shown now
+                rated = conn.execute(select(ratings.c.message_id, ratings.c.scale).where(
+                    ratings.c.message_id.in_(list(answers)), ratings.c.value.is_not(None)))
+                for message_id, scale in sorted(rated, key=lambda r: (
+                        _counter_key(answers[r.message_id]), r.scale)):
+                    stats.move_shown_rating(conn, answers[message_id], None, scale)
+
+    @db_errors
+    def recover_interrupted(self, stale_after: float = 30.0,
+                            message_ids: Iterable[str] | None = None) -> int:
+        """Mark answers whose stream stopped saving ``stale_after`` seconds ago (the server
+        died mid-answer) as errors, keeping their partial text; only ``message_ids`` if
+        given. Returns how many."""
+        cutoff = now() - timedelta(seconds=stale_after)
+        where = (messages.c.status == "streaming") & (messages.c.updated_at < cutoff)
+        if message_ids is not None:
+            where &= messages.c.id.in_(list(message_ids))
+        with self._write() as conn:
+            result = conn.execute(update(messages).where(where).values(
+                status="error", error="interrupted: the server stopped mid-answer"))
+        return result.rowcount or 0
+
+
+def _counter_key(answer: Any) -> tuple[Any, str]:
+    """The running-total key of an answer: its day and model."""
+    return stats.day_of(answer.created_at), answer.model or ""
