@@ -86,17 +86,17 @@ def test_only_admins_see_the_export_page(app_as, db_url):
     user = app_as("someone@example.org")
     assert pages(user) == ["Chat"]
     boss = app_as("boss@example.org")
-    assert pages(boss) == ["Chat", "Dashboard", "Export"]
+    assert pages(boss) == ["Chat", "Dashboard", "Export", "Review"]  # admins review too
     open_page(boss, "Export")
     assert not boss.exception
     labels = [b.label for b in boss.get("download_button")]
     assert [label.split(" ")[0] for label in labels] == [
-        "Rated", "Rated", "Rated", "KTO:", "DPO:", "SFT:", "Rating"]
+        "Rated", "Rated", "Rated", "KTO:", "DPO:", "SFT:", "Rating", "Review", "Gold"]
 
 
 def test_without_sign_in_one_anonymous_user_is_admin(make_app, db_url):
     at = make_app(ADMINS)
-    assert pages(at) == ["Chat", "Dashboard", "Export"]
+    assert pages(at) == ["Chat", "Dashboard", "Export", "Review"]
     assert sidebar_text(at) == "Model: **echo** Conversations"  # nobody is signed in
     at.chat_input[0].set_value("hi").run()
     assert Store.open(db_url).conversation(at.query_params["c"]).owner is None
@@ -119,6 +119,18 @@ def test_export_page_files_match_the_cli(store):
     assert [(r["prompt"], r["rating"]) for r in table] == [("2+2, ünï?", 1)]
     kto = [json.loads(x) for x in export_bytes(store, "kto").decode().splitlines()]
     assert [(r["completion"][0]["content"], r["label"]) for r in kto] == [("4", True)]
+    from chatfeedback.export.analysis import jsonl_lines
+    from chatfeedback.review import QueueFilter, Review
+    from chatfeedback.rubric import parse_criteria
+
+    review = Review(store, parse_criteria(None, "t"))
+    queue = review.create_queue("q", QueueFilter())
+    review.submit(queue, review.next_item(queue, "ann").id, "ann", {"good": 1})
+    for fmt in ("reviews", "gold"):
+        text = export_bytes(store, fmt).decode()
+        assert text == "".join(jsonl_lines(review.export_rows(fmt)))  # as the CLI writes
+        rows = [json.loads(x) for x in text.splitlines()]
+        assert [(r["message_id"], r["value"]) for r in rows] == [(answer.id, 1)]
 
 
 def test_imported_conversations_go_to_their_owner(app_as, db_url, tmp_path):

@@ -22,6 +22,7 @@ from .export import (TRAINING_FORMATS, answer_row, export_parquet, write_csv, wr
                      write_training)
 from .ids import new_id
 from .importer import import_lines
+from .review import EXPORT_FORMATS, Review
 from .store import Store
 from .store.filters import Filters
 
@@ -175,7 +176,7 @@ def _date(value: str | None) -> datetime | None:
 
 
 WRITERS: dict[str, Callable[..., int]] = {"jsonl": write_jsonl, "csv": write_csv}
-FORMATS = ["jsonl", "csv", "parquet", *TRAINING_FORMATS, "events", "reviews", "gold"]
+FORMATS = ["jsonl", "csv", "parquet", *TRAINING_FORMATS, "events", *EXPORT_FORMATS]
 
 
 @main.command(context_settings=CONTEXT)
@@ -220,12 +221,9 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
         except OSError as exc:
             raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
         lines = [f"exported {count} rows"]
-    elif fmt in ("reviews", "gold"):
-        from .cli_review import review_rows
-        from .review import Review
-
+    elif fmt in EXPORT_FORMATS:
         with _open_output(output) as out:
-            count = write_jsonl(review_rows(Review(store, ()), fmt), out)
+            count = write_jsonl(Review(store, ()).export_rows(fmt), out)
         lines = [f"exported {count} rows"]
     else:
         if fmt == "events":

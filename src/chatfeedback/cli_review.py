@@ -3,31 +3,21 @@ progress and agreement, export its judgements or gold labels."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from typing import Any
 
 import click
 
 from .cli import CONTEXT, Fail, _open_output, config_option, db_option
 from .config import load_settings
 from .export.analysis import write_jsonl
-from .review import Queue, QueueFilter, Review
+from .review import EXPORT_FORMATS, QueueFilter, Review
 from .store import Store
 from .store.review import POLARITIES
-
-REVIEW_FORMATS = ("reviews", "gold")
 
 
 def open_review(config: str | None, db: str | None) -> Review:
     settings = load_settings(config, db)
     return Review(Store.open(settings.database_url), settings.criteria)
-
-
-def review_rows(review: Review, fmt: str, queue: Queue | None = None) -> Iterator[dict[str, Any]]:
-    """The rows of ``--format reviews`` (one per judgement) or ``gold`` (one per item and
-    criterion with an adjudicated or unanimous value)."""
-    return review.iter_reviews(queue) if fmt == "reviews" else review.iter_gold(queue)
 
 
 def _day(value: str | None) -> date | None:
@@ -141,7 +131,7 @@ def _num(value: float | None) -> str:
 
 @queue.command("export", context_settings=CONTEXT)
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(REVIEW_FORMATS), default="reviews",
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="reviews",
               show_default=True,
               help="reviews: one row per judgement. gold: adjudicated or unanimous values.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
@@ -158,7 +148,7 @@ def export_queue(name: str, fmt: str, output: str, config: str | None, db: str |
     review = open_review(config, db)
     q = review.queue(name)
     with _open_output(output) as out:
-        count = write_jsonl(review_rows(review, fmt, q), out)
+        count = write_jsonl(review.export_rows(fmt, q), out)
     click.echo(f"exported {count} rows", err=True)
 
 

@@ -28,6 +28,7 @@ from .store.review import QueueFilter
 
 STALE_AFTER = timedelta(minutes=30)  # a claim left open this long goes to someone else
 MAX_CORRECTION = 20_000
+EXPORT_FORMATS = ("reviews", "gold")
 __all__ = ["STALE_AFTER", "Item", "Queue", "QueueFilter", "Review"]
 
 
@@ -110,6 +111,11 @@ class Review:
         row = rs.next_item(self.store, queue.id, reviewer, queue.k, STALE_AFTER)
         return None if row is None else _item(row)
 
+    def held_item(self, queue: Queue, reviewer: str) -> Item | None:
+        """The item ``reviewer`` holds in the queue, without taking a new one."""
+        row = rs.held_item(self.store, queue.id, reviewer)
+        return None if row is None else _item(row)
+
     def item(self, item_id: str) -> Item:
         return _item(rs.item(self.store, item_id))
 
@@ -166,8 +172,9 @@ class Review:
     # ---------------------------------------------------------------- agreement
     def agreement(self, queue: Queue, *, replicates: int = 1000,
                   widest: int = 20) -> dict[str, ag.Agreement]:
-        """Per criterion: alpha with its interval, kappa per pair, widest disagreements."""
-        rows = sorted(rs.judgement_values(self.store, queue.id), key=lambda r: r[2])
+        """Per criterion, over the complete items (the others are still blind): alpha with
+        its interval, kappa per pair, the widest disagreements."""
+        rows = sorted(rs.judgement_values(self.store, queue.id, queue.k), key=lambda r: r[2])
         by_criterion = {name: list(group) for name, group in groupby(rows, key=lambda r: r[2])}
         out = {}
         for criterion in queue.criteria:
@@ -195,6 +202,12 @@ class Review:
                 for key, value in rs.adjudications(self.store, queue.id).items()}
 
     # ------------------------------------------------------------------ exports
+    def export_rows(self, fmt: str, queue: Queue | None = None) -> Iterator[dict[str, Any]]:
+        """The rows of the ``reviews`` or ``gold`` export (of every queue, or one)."""
+        if fmt not in EXPORT_FORMATS:
+            raise ReviewError(f"unknown review export '{fmt}' (use reviews or gold)")
+        return self.iter_reviews(queue) if fmt == "reviews" else self.iter_gold(queue)
+
     def iter_reviews(self, queue: Queue | None = None) -> Iterator[dict[str, Any]]:
         """One row per judgement: queue, item, message_id, reviewer, criterion, value, time."""
         criteria = self._criteria_by_queue()

@@ -181,14 +181,26 @@ def queue(store: Store, name_or_id: str) -> dict[str, Any]:
 
 
 @db_errors
+def held_item(store: Store, queue_id: str, reviewer: str) -> dict[str, Any] | None:
+    """The item ``reviewer`` holds open in the queue, if any (nothing is taken)."""
+    with store.engine.connect() as conn:
+        held = _held(conn, queue_id, reviewer)
+        return None if held is None else _item(conn, held)
+
+
+def _held(conn: Connection, queue_id: str, reviewer: str) -> str | None:
+    return conn.execute(select(assign_t.c.item_id).where(
+        assign_t.c.queue_id == queue_id, assign_t.c.reviewer == reviewer,
+        assign_t.c.state == "open").order_by(assign_t.c.claimed_at).limit(1)).scalar()
+
+
+@db_errors
 def next_item(store: Store, queue_id: str, reviewer: str, k: int,
               stale_after: timedelta) -> dict[str, Any] | None:
     """The item ``reviewer`` holds in the queue, else a newly taken one; None when no item
     wants them. Claims left open longer than ``stale_after`` are given up first."""
     with store._write() as conn:
-        held = conn.execute(select(assign_t.c.item_id).where(
-            assign_t.c.queue_id == queue_id, assign_t.c.reviewer == reviewer,
-            assign_t.c.state == "open").order_by(assign_t.c.claimed_at).limit(1)).scalar()
+        held = _held(conn, queue_id, reviewer)
         if held is not None:
             return _item(conn, held)
         _expire(conn, queue_id, now() - stale_after)
@@ -324,10 +336,13 @@ def item_judgements(store: Store, item_id: str) -> list[dict[str, Any]]:
 
 
 @db_errors
-def judgement_values(store: Store, queue_id: str) -> list[tuple[str, str, str, str]]:
-    """(item, reviewer, criterion, value) of every judgement in the queue."""
-    query = select(judge_t.c.item_id, judge_t.c.reviewer, judge_t.c.criterion,
-                   judge_t.c.value).where(judge_t.c.queue_id == queue_id)
+def judgement_values(store: Store, queue_id: str, k: int) -> list[tuple[str, str, str, str]]:
+    """(item, reviewer, criterion, value) of every judgement of the queue's complete items
+    (done >= k): what agreement is computed on, and what reviewers may see (blind)."""
+    query = (select(judge_t.c.item_id, judge_t.c.reviewer, judge_t.c.criterion,
+                    judge_t.c.value)
+             .join(items_t, items_t.c.id == judge_t.c.item_id)
+             .where(judge_t.c.queue_id == queue_id, items_t.c.done >= k))
     with store.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
 

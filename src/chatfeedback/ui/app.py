@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatfeedback.ui import chat_page, dashboard, export_page, heap, signin
-from chatfeedback.ui.context import is_admin
+from chatfeedback.ui import chat_page, dashboard, export_page, heap, review_page, signin
+from chatfeedback.ui.context import is_admin, is_reviewer
 
 heap.freeze_once()  # every page's modules are imported: keep them out of each run's GC
 
@@ -16,4 +16,7 @@ pages = [st.Page(chat_page.render, title="Chat", icon="💬", url_path="chat", d
 if is_admin():  # pages that show every user's data
     pages.append(st.Page(dashboard.render, title="Dashboard", icon="📊", url_path="dashboard"))
     pages.append(st.Page(export_page.render, title="Export", icon="📤", url_path="export"))
+if is_reviewer():
+    pages.append(st.Page(review_page.render, title="Review", icon=":material/rate_review:",
+                         url_path="review"))
 st.navigation(pages).run()

@@ -9,6 +9,7 @@ from datetime import date
 import streamlit as st
 
 from ..export import answer_row, write_csv, write_jsonl, write_parquet, write_training
+from ..review import EXPORT_FORMATS, Review
 from ..store import Store
 from ..store.columns import iter_rated_answer_batches
 from .context import service
@@ -24,6 +25,10 @@ FORMATS = {
     "dpo": ("DPO: preference pairs, for TRL's DPOTrainer", "dpo", "jsonl", JSONL),
     "sft": ("SFT: well-rated conversations, for TRL's SFTTrainer", "sft", "jsonl", JSONL),
     "events": ("Rating events, the audit trail (JSON Lines)", "rating-events", "jsonl", JSONL),
+    "reviews": ("Review judgements, one per reviewer and criterion (JSON Lines)", "reviews",
+                "jsonl", JSONL),
+    "gold": ("Gold labels: adjudicated or unanimous review values (JSON Lines)", "gold",
+             "jsonl", JSONL),
 }
 
 
@@ -36,6 +41,8 @@ def export_bytes(store: Store, fmt: str) -> bytes:
     out = io.StringIO(newline="")
     if fmt == "events":
         write_jsonl(store.iter_events(), out)
+    elif fmt in EXPORT_FORMATS:
+        write_jsonl(Review(store, ()).export_rows(fmt), out)
     elif fmt in ("kto", "dpo", "sft"):
         write_training(store, fmt, out)
     else:
