@@ -163,8 +163,13 @@ _TAG_SECOND = np.vectorize(lambda tags: tags[1] if tags and len(tags) > 1 else N
                            otypes=[object])(_TAG_LISTS)
 _MODEL_NAMES = np.array([m.name for m in MODELS], dtype=object)
 _SCALE_NAMES = np.array([s for s, _ in SCALES], dtype=object)
-_LOW = np.array([scales.RANGES[s][0] for s, _ in SCALES], dtype=np.float64)
-_HIGH = np.array([scales.RANGES[s][1] for s, _ in SCALES], dtype=np.float64)
+# scales.score and scales.polarity (1 positive, 0 negative, -1 neutral) of each scale's
+# values, looked up by [scale, value].
+_VALUES = range(max(high for _, high in scales.RANGES.values()) + 1)
+_SCORE = np.array([[scales.score(s, v) if v in scales.values(s) else np.nan for v in _VALUES]
+                   for s, _ in SCALES])
+_POLARITY = np.array([[{True: 1, False: 0, None: -1}[scales.polarity(s, v)] for v in _VALUES]
+                      for s, _ in SCALES])
 assert [p[2] for p in SYSTEM_PROMPTS] == sorted(p[2] for p in SYSTEM_PROMPTS)
 
 
@@ -305,8 +310,7 @@ def _answers(rng: np.random.Generator, ids: _Ids, when: np.ndarray, conv: np.nda
     value = np.where(positive, np.where(rng.random(len(rated)) < 0.45, 5, 4),
                      rng.choice(3, len(rated), p=(0.25, 0.4, 0.35)) + 1)
     value = np.where(thumbs, positive.astype(np.int64), value)
-    polarity = np.where(thumbs | (value >= 4), positive.astype(np.int64),
-                        np.where(value <= 2, 0, -1))  # 1 positive, 0 negative, -1 neutral
+    polarity = _POLARITY[r_scale, value]  # 1 positive, 0 negative, -1 neutral
     comments = np.empty(len(rated), dtype=object)
     for code, pool in ((1, COMMENTS_POSITIVE), (0, COMMENTS_NEGATIVE), (-1, COMMENTS_NEUTRAL)):
         mine = polarity == code
@@ -323,7 +327,7 @@ def _answers(rng: np.random.Generator, ids: _Ids, when: np.ndarray, conv: np.nda
         message_id=answer_ids[rated], conversation_id=conv_ids[conv[rated]],
         model=_MODEL_NAMES[r_model], system_prompt=system_prompts[prompt[rated]],
         scale=_SCALE_NAMES[r_scale], value=value,
-        score=(value - _LOW[r_scale]) / (_HIGH[r_scale] - _LOW[r_scale]), comment=comments,
+        score=_SCORE[r_scale, value], comment=comments,
         tags=tag_lists, created_at=rated_at, rated_at=rated_at)
     pool = np.maximum(polarity, 0)
     pairs = np.stack([_TAG_FIRST[pool, first, second], _TAG_SECOND[pool, first, second]],

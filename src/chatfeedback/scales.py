@@ -11,6 +11,9 @@ from __future__ import annotations
 from .errors import FeedbackError
 
 RANGES = {"thumbs": (0, 1), "faces": (1, 5), "stars": (1, 5)}
+# The values that are positive and those that are negative on each scale; the rest are
+# neutral. The store's SQL (store/aggregates.py) and the demo data are built from these.
+POLARITY = {"thumbs": ((1,), (0,)), "faces": ((4, 5), (1, 2)), "stars": ((4, 5), (1, 2))}
 LABELS = {
     "thumbs": {0: "👎", 1: "👍"},
     "faces": {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😀"},
@@ -27,6 +30,12 @@ def check(scale: str, value: int | None) -> None:
                               or not low <= value <= high):
         raise FeedbackError(f"a {scale} rating must be a whole number from {low} to {high}, "
                             f"got {value!r}")
+
+
+def values(scale: str) -> range:
+    """The stored values of ``scale``, lowest first."""
+    low, high = RANGES[scale]
+    return range(low, high + 1)
 
 
 def from_widget(scale: str, index: int | None) -> int | None:
@@ -55,13 +64,8 @@ def polarity(scale: str, value: int | None) -> bool | None:
     """True for positive, False for negative, None for neutral or unrated."""
     if value is None:
         return None
-    if scale == "thumbs":
-        return value == 1
-    if value >= 4:
-        return True
-    if value <= 2:
-        return False
-    return None
+    positive, negative = POLARITY[scale]
+    return True if value in positive else False if value in negative else None
 
 
 def label(scale: str, value: int | None) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, and_, case, cast, func, select
+from sqlalchemy import Date, and_, case, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import scales
@@ -28,8 +28,8 @@ from .store import Store
 
 PERIODS = ("day", "week")
 # Every 0-1 score a rating can have (scales.score of each value of each scale), lowest first.
-SCORES = sorted({scales.score(scale, value) for scale, (low, high) in scales.RANGES.items()
-                 for value in range(low, high + 1)})
+SCORES = sorted({scales.score(scale, value) for scale in scales.RANGES
+                 for value in scales.values(scale)})
 
 
 class Counted(NamedTuple):
@@ -80,19 +80,25 @@ class LowRated:
         return f"?c={self.conversation_id}"
 
 
+def _polar(t: Any, side: int) -> ColumnElement[Any]:
+    """1 where a (scale, value) is positive (``side`` 0) or negative (1), as in
+    scales.polarity; else 0."""
+    return case((or_(*(and_(t.c.scale == scale, t.c.value.in_(values[side]))
+                       for scale, values in scales.POLARITY.items())), 1), else_=0)
+
+
 def _positive(t: Any) -> ColumnElement[Any]:
-    return case((and_(t.c.scale == "thumbs", t.c.value == 1), 1),
-                (and_(t.c.scale != "thumbs", t.c.value >= 4), 1), else_=0)
+    return _polar(t, 0)
 
 
 def _negative(t: Any) -> ColumnElement[Any]:
-    return case((and_(t.c.scale == "thumbs", t.c.value == 0), 1),
-                (and_(t.c.scale != "thumbs", t.c.value <= 2), 1), else_=0)
+    return _polar(t, 1)
 
 
 def _score(t: Any) -> ColumnElement[Any]:
     """The 0-1 score of a (scale, value), as in scales.score."""
-    return case((t.c.scale == "thumbs", t.c.value * 1.0), else_=(t.c.value - 1) / 4.0)
+    return case(*((t.c.scale == scale, (t.c.value - low) * 1.0 / (high - low))
+                  for scale, (low, high) in scales.RANGES.items()))
 
 
 def _counts(t: Any = rating_counts) -> list[Any]:
