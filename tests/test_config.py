@@ -147,3 +147,15 @@ def test_bad_review_settings_are_one_line_errors(tmp_path, text, message):
         load_settings(write(tmp_path, text), environ={})
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_the_rating_policy_of_each_mode():
+    from chatfeedback.policy import MODES, RatingPolicy
+
+    table = {m: (RatingPolicy(m).changeable, RatingPolicy(m).open_for(newest=False),
+                 RatingPolicy(m).holds(1), RatingPolicy(m).holds(None)) for m in MODES}
+    assert table == {"locked": (False, True, True, False),
+                     "changeable": (True, True, False, False),
+                     "latest": (True, False, False, False)}
+    with pytest.raises(ValueError, match="unknown rating mode"):
+        RatingPolicy("never")

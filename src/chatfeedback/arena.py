@@ -186,16 +186,16 @@ class Arena:
             raise FeedbackError("a round in which one side failed cannot be voted")
         if not view.votable:
             raise FeedbackError("both answers must be finished before a vote")
-        mode = self.settings.feedback.mode
-        if mode == "latest":
+        policy = self.settings.feedback.policy
+        if policy.newest_only:
             latest = self.store.latest_round(view.round.voter)
-            if latest is not None and latest.id != round_id:
+            if not policy.open_for(newest=latest is None or latest.id == round_id):
                 raise FeedbackError("only the newest round can be voted")
         a, b = view.last_answers()
         assert a is not None and b is not None
         return self.store.vote(round_id, winner, message_a=a.id, message_b=b.id,
                                features_a=_features(view.a), features_b=_features(view.b),
-                               actor=actor, allow_change=mode != "locked")
+                               actor=actor, allow_change=policy.changeable)
 
     # ------------------------------------------------------------- leaderboard
     def leaderboard(self, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import scales
 from .backends import Backend, Generation, build_backend, validate_models
 from .config import Settings
 from .errors import BackendError, ChatfeedbackError, FeedbackError
@@ -295,18 +294,14 @@ class ChatService:
         """Apply the configured mode: locked ratings never change; in ``latest`` mode only
         the newest answer can be rated. ``value`` is on the stored scale (see scales)."""
         feedback = self.settings.feedback
-        if feedback.mode == "latest":
+        policy = feedback.policy
+        if policy.newest_only:
             answer = self.store.message(answer_id)
-            if answer.turn != self.store.turn_count(answer.conversation_id) - 1:
+            newest = answer.turn == self.store.turn_count(answer.conversation_id) - 1
+            if not policy.open_for(newest=newest):
                 raise FeedbackError("only the newest answer can be rated")
         return self.store.rate(answer_id, value, scale=feedback.scale, actor=actor,
-                               allow_change=feedback.mode != "locked")
-
-    def rate_widget(self, answer_id: str, index: int | None, *,
-                    actor: str | None = None) -> Rating:
-        """:meth:`rate` with the value as an ``st.feedback`` index."""
-        return self.rate(answer_id, scales.from_widget(self.settings.feedback.scale, index),
-                         actor=actor)
+                               allow_change=policy.changeable)
 
     def annotate(self, answer_id: str, *, comment: str | None = None,
                  tags: list[str] | None = None, actor: str | None = None) -> Rating:

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .policy import MODES, RatingPolicy
 from .rubric import Criterion, parse_criteria
+from .scales import RANGES
 
 DEFAULT_CONFIG_FILE = "chatfeedback.toml"
 DEFAULT_DATABASE_URL = "sqlite:///chatfeedback.db"
-SCALES = ("thumbs", "faces", "stars")
-MODES = ("locked", "changeable", "latest")
+SCALES = tuple(RANGES)
 SAMPLINGS = ("uniform", "active")
 DEFAULT_REASONS_POSITIVE = ("Accurate", "Clear", "Helpful", "Well written")
 DEFAULT_REASONS_NEGATIVE = ("Wrong", "Unhelpful", "Too long", "Refused", "Unsafe")
@@ -44,6 +45,10 @@ class FeedbackConfig:
     reasons_positive: tuple[str, ...] = DEFAULT_REASONS_POSITIVE
     reasons_negative: tuple[str, ...] = DEFAULT_REASONS_NEGATIVE
     training_consent_default: bool = False
+
+    @property
+    def policy(self) -> RatingPolicy:
+        return RatingPolicy(self.mode)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Rating scales: how a widget's choice becomes a stored value, a 0-1 score and a polarity.
 
-Stored values: thumbs 0 (👎) or 1 (👍); faces and stars 1 (worst) to 5 (best).
-The widget (``st.feedback``) counts from 0, so faces and stars are stored one higher.
+Stored values: thumbs 0 (👎) or 1 (👍); faces and stars 1 (worst) to 5 (best). (The
+widget, ``st.feedback``, counts from 0: the UI translates, see ui/rating.py.)
 Polarity, used by the KTO export and the dashboard: thumbs map directly; for faces and
 stars 4 and 5 are positive, 1 and 2 negative and 3 is neutral (left out of KTO).
 """
@@ -24,7 +24,9 @@ LABELS = {
 def check(scale: str, value: int | None) -> None:
     """Raise FeedbackError unless ``value`` is None or on ``scale``."""
     if scale not in RANGES:
-        raise FeedbackError(f"unknown rating scale '{scale}' (use thumbs, faces or stars)")
+        *first, last = RANGES
+        raise FeedbackError(f"unknown rating scale '{scale}' (use {', '.join(first)} or "
+                            f"{last})")
     low, high = RANGES[scale]
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                               or not low <= value <= high):
@@ -36,20 +38,6 @@ def values(scale: str) -> range:
     """The stored values of ``scale``, lowest first."""
     low, high = RANGES[scale]
     return range(low, high + 1)
-
-
-def from_widget(scale: str, index: int | None) -> int | None:
-    """The stored value for an ``st.feedback`` index (None stays None)."""
-    if index is None:
-        return None
-    return int(index) + RANGES[scale][0]
-
-
-def to_widget(scale: str, value: int | None) -> int | None:
-    """The ``st.feedback`` index for a stored value (None stays None)."""
-    if value is None:
-        return None
-    return value - RANGES[scale][0]
 
 
 def score(scale: str, value: int | None) -> float | None:

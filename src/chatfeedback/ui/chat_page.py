@@ -149,13 +149,13 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
         history = [replace(regenerated, siblings=m.siblings + 1)
                    if m.role == "assistant" and m.parent_id == regenerated.parent_id else m
                    for m in history]
-    latest_only = svc.settings.feedback.mode == "latest"
+    policy = svc.settings.feedback.policy
     answers = [m for m in history if m.role == "assistant"]
     newest = None if prompt or not answers else answers[-1].id
     reply = svc.reply(regenerated) if regenerated is not None else None
     with on_stop(reply):
         for message in history:
-            editable = not latest_only or message.id == newest
+            editable = policy.open_for(newest=message.id == newest)
             if reply is not None and message.id == reply.message.id:
                 stream_answer(reply, editable=editable)
             else:

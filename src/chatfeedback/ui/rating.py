@@ -54,15 +54,27 @@ def _key(message_id: str) -> str:
     return f"fb_{message_id}"
 
 
+def from_widget(scale: str, index: int | None) -> int | None:
+    """The stored value for an ``st.feedback`` index, which counts from 0 (None stays
+    None)."""
+    return None if index is None else int(index) + scales.RANGES[scale][0]
+
+
+def to_widget(scale: str, value: int | None) -> int | None:
+    """The ``st.feedback`` index for a stored value (None stays None)."""
+    return None if value is None else value - scales.RANGES[scale][0]
+
+
 def _on_change(message_id: str) -> None:
     svc = service()
     index = st.session_state.get(_key(message_id))
     try:
-        rating = svc.rate_widget(message_id, index, actor=actor())
+        rating = svc.rate(message_id, from_widget(svc.settings.feedback.scale, index),
+                          actor=actor())
     except ChatfeedbackError as exc:
         st.session_state[f"fb_error_{message_id}"] = f"Rating not saved: {exc}"
         saved = _saved(message_id)
-        st.session_state[_key(message_id)] = scales.to_widget(
+        st.session_state[_key(message_id)] = to_widget(
             svc.settings.feedback.scale, saved.value if saved else None)
         return
     st.session_state.pop(f"fb_error_{message_id}", None)
@@ -84,9 +96,9 @@ def rating_widget(message: Message, *, editable: bool) -> None:
     value = saved.value if saved else None
     if not editable and value is None:
         return
-    locked = feedback.mode == "locked" and value is not None
+    locked = feedback.policy.holds(value)
     if _key(message.id) not in st.session_state:  # first show in this session: saved value
-        st.session_state[_key(message.id)] = scales.to_widget(feedback.scale, value)
+        st.session_state[_key(message.id)] = to_widget(feedback.scale, value)
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
         st.feedback(feedback.scale, key=_key(message.id),
                     disabled=locked or not editable, on_change=_on_change, args=(message.id,))
