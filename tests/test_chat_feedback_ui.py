@@ -32,11 +32,11 @@ def test_comment_and_tags_round_trip_through_reload_and_export(make_app, db_url)
     button(at, "Save").click().run()
     assert not at.exception and not at.error
     assert len(at.text_area) == 0  # the editor closed
-    assert "Too long · Wrong — “It fell in 1989, not 1991\\.”" in captions(at)
+    assert "Too long · Wrong — “It fell in 1989, not 1991.”" in captions(at)
 
     conv = at.query_params["c"]
     again = make_app(query={"c": conv})  # a reload: a new session
-    assert "Too long · Wrong — “It fell in 1989, not 1991\\.”" in captions(again)
+    assert "Too long · Wrong — “It fell in 1989, not 1991.”" in captions(again)
     assert ":material/check: Saved" not in captions(again)
     button(again, "Edit").click().run()
     assert again.button_group[0].value == ["Too long", "Wrong"]

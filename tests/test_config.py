@@ -43,6 +43,8 @@ url = "sqlite:///x.db"
 [feedback]
 scale = "faces"
 mode = "changeable"
+[chat]
+allowed_image_hosts = ["Images.Example.org", "cdn.example.net"]
 [[models]]
 name = "echo"
 backend = "echo"
@@ -51,6 +53,8 @@ delay = 0.5
     settings = load_settings(path, environ={})
     assert settings.feedback.scale == "faces" and settings.feedback.mode == "changeable"
     assert settings.models[0].options == {"delay": 0.5}
+    assert settings.chat.allowed_image_hosts == ("images.example.org", "cdn.example.net")
+    assert load_settings(None, environ={}).chat.allowed_image_hosts == ()  # none by default
     assert settings.source == str(path.resolve())
 
 
@@ -64,6 +68,12 @@ delay = 0.5
     ("[[models]]\nbackend = \"echo\"\n", "models[1].name is required"),
     ("[[models]]\nname = \"a\"\n", "model 'a': 'backend' is required"),
     ("[database]\nurl = \"nonsense\"\n", "is not a database URL"),
+    ('[chat]\nallowed_image_hosts = "x.org"\n', "'chat.allowed_image_hosts' must be a list"),
+    ('[chat]\nallowed_image_hosts = ["https://x.org"]\n',
+     "'chat.allowed_image_hosts' takes host names like \"images.example.org\" (no scheme, "
+     "port or path); got 'https://x.org'"),
+    ('[chat]\nallowed_image_hosts = ["x.org:8080"]\n', "got 'x.org:8080'"),
+    ('[chat]\nallowed_image_hosts = ["x.org/img"]\n', "got 'x.org/img'"),
 ])
 def test_bad_values_are_one_line_errors(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:

@@ -97,6 +97,10 @@ def run(port: int, host: str, secrets: str | None, config: str | None, db: str |
     service = ChatService.open(settings)  # checks models and the database first
     service.store.close()
     _check_port(host, port)
+    from .ui.internals import check  # here only: the other commands need no Streamlit
+    warning = check()
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
     env = dict(os.environ, CHATFEEDBACK_DATABASE_URL=settings.database_url)
     if settings.source:
         env["CHATFEEDBACK_CONFIG"] = settings.source

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .display import HOSTNAME
 from .errors import ConfigError
 from .policy import MODES, RatingPolicy
 from .rubric import Criterion, parse_criteria
@@ -57,6 +58,8 @@ class ChatConfig:
     # the page is redrawn by the browser on each rerun, even a fragment's, so this window,
     # not the conversation's length, sets what a click costs (README: Performance).
     window: int = 10
+    # Hosts whose Markdown images are shown; every other image is a link (display.py).
+    allowed_image_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,9 +159,10 @@ def _parse(data: dict[str, Any], where: str) -> Settings:
                                         "feedback.", False),
     )
     chat_t = _table(data, "chat", where)
-    _only(chat_t, {"window"}, where, "chat.")
+    _only(chat_t, {"window", "allowed_image_hosts"}, where, "chat.")
     chat = ChatConfig(window=_positive_int(chat_t, "window", where, "chat.",
-                                          ChatConfig.window))
+                                          ChatConfig.window),
+                      allowed_image_hosts=_hosts(chat_t, where))
     access_t = _table(data, "access", where)
     _only(access_t, {"admins", "reviewers"}, where, "access.")
     access = AccessConfig(
@@ -215,6 +219,15 @@ def _parse_models(raw: Any, where: str) -> tuple[ModelConfig, ...]:
         models.append(ModelConfig(name=name, backend=backend, system_prompt=system_prompt,
                                   options=options))
     return tuple(models)
+
+
+def _hosts(table: dict[str, Any], where: str) -> tuple[str, ...]:
+    hosts = _str_list(table, "allowed_image_hosts", where, (), "chat.")
+    for host in hosts:
+        if not HOSTNAME.fullmatch(host):
+            raise ConfigError(f"{where}: 'chat.allowed_image_hosts' takes host names like "
+                              f"\"images.example.org\" (no scheme, port or path); got {host!r}")
+    return tuple(h.lower() for h in hosts)
 
 
 def _check_url(url: str) -> str:

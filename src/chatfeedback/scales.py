@@ -15,9 +15,11 @@ RANGES = {"thumbs": (0, 1), "faces": (1, 5), "stars": (1, 5)}
 # neutral. The store's SQL (store/aggregates.py) and the demo data are built from these.
 POLARITY = {"thumbs": ((1,), (0,)), "faces": ((4, 5), (1, 2)), "stars": ((4, 5), (1, 2))}
 LABELS = {
-    "thumbs": {0: "👎", 1: "👍"},
-    "faces": {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😀"},
-    "stars": {v: "★" * v for v in range(1, 6)},
+    # words, not emoji: a table cell cannot show Streamlit's icons, and emoji are boxes
+    # where no emoji font is installed
+    "thumbs": {0: "thumbs down", 1: "thumbs up"},
+    "faces": {v: f"face {v}/5" for v in range(1, 6)},
+    "stars": {v: f"{v}/5 stars" for v in range(1, 6)},
 }
 
 

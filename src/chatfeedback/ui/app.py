@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatfeedback.ui import chat_page, dashboard, export_page, heap, review_page, signin
+from chatfeedback.ui import (chat_page, dashboard, export_page, heap, internals, review_page,
+                            signin)
 from chatfeedback.ui.context import is_admin, is_reviewer
 
 heap.freeze_once()  # every page's modules are imported: keep them out of each run's GC
 
-st.set_page_config(page_title="chatfeedback", page_icon="💬", layout="centered")
+st.set_page_config(page_title="chatfeedback", page_icon=":material/chat:", layout="centered")
+internals.warn_once()  # an untested Streamlit: said once per session (and logged)
 signin.require_sign_in()  # with [auth] configured, nothing below runs until signed in
 signin.user_menu()
-pages = [st.Page(chat_page.render, title="Chat", icon="💬", url_path="chat", default=True)]
+pages = [st.Page(chat_page.render, title="Chat", icon=":material/chat:", url_path="chat",
+                 default=True)]
 if is_admin():  # pages that show every user's data
-    pages.append(st.Page(dashboard.render, title="Dashboard", icon="📊", url_path="dashboard"))
-    pages.append(st.Page(export_page.render, title="Export", icon="📤", url_path="export"))
+    pages.append(st.Page(dashboard.render, title="Dashboard", icon=":material/monitoring:",
+                         url_path="dashboard"))
+    pages.append(st.Page(export_page.render, title="Export", icon=":material/download:",
+                         url_path="export"))
 if is_reviewer():
     pages.append(st.Page(review_page.render, title="Review", icon=":material/rate_review:",
                          url_path="review"))

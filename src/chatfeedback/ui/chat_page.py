@@ -8,6 +8,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from ..chat import Reply
+from ..display import plain, safe_markdown
 from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Message
 from .consent import apply_to_new, consent_toggle
@@ -15,6 +16,7 @@ from .context import current_user, service
 from .models import model_picker, picked_model
 from .rating import rating_widget, remember
 from .stop import on_stop, stoppable
+from .text import show_text, stream_text
 from .versions import answer_controls, take_regenerate
 
 PARAM = "c"
@@ -42,21 +44,16 @@ def sidebar() -> tuple[DeltaGenerator, DeltaGenerator]:
 def conversation_list(slot: DeltaGenerator, current: str | None, owner: str | None) -> None:
     with slot:
         for conv in service().store.list_conversations(owner=owner):
-            st.button(conv.title or "Untitled", key=f"conv_{conv.id}", on_click=_open,
-                      args=(conv.id,), width="stretch",
+            st.button(plain(conv.title) if conv.title else "Untitled", key=f"conv_{conv.id}",
+                      on_click=_open, args=(conv.id,), width="stretch",
                       type="primary" if conv.id == current else "secondary")
-
-
-def show_text(text: str) -> None:
-    """Markdown; Streamlit shows any HTML in it as text (unsafe_allow_html stays off)."""
-    st.markdown(text)
 
 
 def show_answer(message: Message) -> None:
     if message.content:
         show_text(message.content)
     if message.status == "error":
-        st.error(message.error or "the answer failed", icon="⚠️")
+        st.error(safe_markdown(message.error or "the answer failed"), icon=":material/error:")
     elif message.status == "stopped":
         st.caption("Stopped")
     elif message.status == "streaming":
@@ -96,7 +93,7 @@ def render() -> None:
     try:
         show_conversation(conversation_id, owner)
     except StoreError as exc:  # e.g. the database is down: say so, keep the page alive
-        st.error(f"The conversation cannot be shown right now: {exc}", icon="⚠️")
+        st.error(f"The conversation cannot be shown right now: {exc}", icon=":material/error:")
     finally:
         try:
             with models:
@@ -193,11 +190,11 @@ def stream_answer(reply: Reply, *, editable: bool = True) -> None:
     """Stream an answer into the chat (inside :func:`on_stop`); a failure keeps what
     arrived and shows why."""
     with st.chat_message("assistant"):
-        st.write_stream(stoppable(reply))
+        stream_text(stoppable(reply))
         answer = reply.message
         service().store.mark_shown([answer.id])
         if answer.status == "error":
-            st.error(answer.error or "the answer failed", icon="⚠️")
+            st.error(safe_markdown(answer.error or "the answer failed"), icon=":material/error:")
         elif answer.status == "stopped":
             st.caption("Stopped")
         answer_controls(answer)

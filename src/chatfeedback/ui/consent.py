@@ -44,7 +44,7 @@ def consent_toggle(conversation_id: str | None, owner: str | None) -> None:
                       help=HELP, on_change=_save, args=(conversation_id,))
         error = st.session_state.get("consent_error")
         if error:
-            st.error(error, icon="⚠️")
+            st.error(error, icon=":material/error:")
 
 
 def apply_to_new(conversation_id: str) -> None:

@@ -15,8 +15,8 @@ from .context import service
 
 CACHE_SECONDS = 30
 ALL = "All"
-SCALE_LABELS = {ALL: "All scales (0-1 score)", "thumbs": "👍 Thumbs", "faces": "😀 Faces",
-                "stars": "★ Stars"}
+SCALE_LABELS = {ALL: "All scales (0-1 score)", "thumbs": "Thumbs", "faces": "Faces",
+                "stars": "Stars"}
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def lowest_table(lowest: list[LowRated]) -> None:
         column_config={
             "Score": st.column_config.NumberColumn(format="%.2f"),
             "Rated": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "Conversation": st.column_config.LinkColumn(display_text="Open ↗")})
+            "Conversation": st.column_config.LinkColumn(display_text="Open")})
 
 
 def render() -> None:
@@ -205,8 +205,8 @@ def render() -> None:
     fig = _figures(database, filters, period, with_comment)
     totals_row(fig.totals, filters.scale)
     if filters.scale is None:
-        st.caption("Thumbs, faces and stars side by side: 👍, 4-5 faces or stars count as "
-                   "positive; 👎, 1-2 as negative; 3 as neutral (not positive). Mean scores "
+        st.caption("Thumbs, faces and stars side by side: :material/thumb_up:, 4-5 faces or "
+                   "stars count as positive; :material/thumb_down:, 1-2 as negative; 3 as neutral (not positive). Mean scores "
                    "put every scale on 0 (worst) to 1 (best).")
     time_chart(fig.over_time)
     comparison("Models", fig.models, "Model", {g.key: str(g.key) for g in fig.models},

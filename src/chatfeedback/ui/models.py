@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..display import plain
 from ..errors import NotFound
 from .context import current_user, service
 
@@ -27,9 +28,9 @@ def model_picker(conversation_id: str | None) -> None:
             return
         answering = svc.settings.model(conversation.model).name
         if conversation.model in (None, answering):
-            st.caption(f"Model: **{answering}**")
+            st.caption(f"Model: **{plain(answering)}**")
         else:
-            st.caption(f"Model: **{conversation.model}** is no longer configured; "
+            st.caption(f"Model: **{plain(conversation.model)}** is no longer configured; "
                        f"new answers come from **{answering}**")
         return
     if len(names) == 1:

@@ -4,12 +4,11 @@ streaming, and costs the same in a long chat as in a short one."""
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from .. import scales
 from ..config import FeedbackConfig
+from ..display import plain
 from ..errors import ChatfeedbackError
 from ..store import Message, Rating
 from .context import actor, service
@@ -107,7 +106,7 @@ def rating_widget(message: Message, *, editable: bool) -> None:
             st.caption(f":material/check: {note}", width="content")
     error = st.session_state.get(f"fb_error_{message.id}")
     if error:
-        st.error(error, icon="⚠️")
+        st.error(error, icon=":material/error:")
     if saved is not None and value is not None:
         details(message.id, saved, feedback, editable=editable)
 
@@ -163,7 +162,7 @@ def _editor(message_id: str, saved: Rating, options: list[str],
             st.form_submit_button("Cancel", on_click=_close_editor, args=(message_id,))
     error = st.session_state.get(f"cf_error_{message_id}")
     if error:
-        st.error(error, icon="⚠️")
+        st.error(error, icon=":material/error:")
 
 
 def _on_save(message_id: str, with_comment: bool) -> None:
@@ -179,13 +178,10 @@ def _on_save(message_id: str, with_comment: bool) -> None:
     _close_editor(message_id)
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|$<>~])")
-
-
 def summarize(rating: Rating) -> str:
     """The saved reasons and comment as one caption line, Markdown escaped."""
     parts = [" · ".join(rating.tags)] if rating.tags else []
     if rating.comment:
         text = " ".join(rating.comment.split())
         parts.append(f"“{text[:200] + '…' if len(text) > 200 else text}”")
-    return _MARKDOWN.sub(r"\\\1", " — ".join(parts))
+    return plain(" — ".join(parts))

@@ -21,7 +21,7 @@ def require_sign_in() -> None:
     """With sign-in configured, a signed-out visitor sees only the sign-in screen."""
     if not sign_in_configured() or st.user.get("is_logged_in"):
         return
-    st.title("💬 chatfeedback")
+    st.title(":material/chat: chatfeedback")
     st.write("Sign in to chat and rate answers. Your conversations are visible to you only.")
     for provider in providers():
         label = "Sign in" if provider is None else f"Sign in with {provider.title()}"

@@ -7,12 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
-from streamlit.runtime import Runtime
-from streamlit.runtime.app_session import AppSession
-from streamlit.runtime.scriptrunner_utils.exceptions import StopException
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from ..chat import Reply
+from .internals import StopException, rerun_when_over
 
 IDLE = 0.1  # seconds between looks at the Stop button while the model is silent
 
@@ -38,15 +35,15 @@ def on_stop(reply: Reply | None) -> Iterator[None]:
 
 
 def stoppable(reply: Reply) -> Iterator[str]:
-    """The reply's text for ``st.write_stream``. Streamlit acts on a Stop click only when
-    the script next calls it, which a stream does at each piece of text; while the model is
-    silent (loading, queued, thinking), a read of ``st.session_state`` every IDLE seconds
-    is such a call, so a Stop ends the answer before its first token too."""
+    """The reply's text as it arrives, and ``""`` every IDLE seconds while the model is
+    silent (loading, queued, thinking). Streamlit acts on a Stop click only when the script
+    next calls it, which drawing the text does; while the model is silent a read of
+    ``st.session_state`` is such a call, so a Stop ends the answer before its first token
+    too."""
     for piece in reply.pieces(idle=IDLE):
-        if piece:
-            yield piece
-        else:
+        if not piece:
             st.session_state.get("cf_stop_check")  # raises StopException after a Stop
+        yield piece
 
 
 def rerun_after_stop() -> None:
@@ -54,29 +51,8 @@ def rerun_after_stop() -> None:
 
     A Stop click ends the script run at its next Streamlit call and starts no other, so what
     comes after the stream (the "Stopped" note, Regenerate, the rating, the sidebar) would be
-    missing until the next click. Streamlit has no public call that reruns a session from
-    outside its run; this does what its own run-on-save does (``AppSession.request_rerun``
-    with the session's last client state, on the session's event loop), after the stopped
-    run's thread has ended, so the new run reads the answer as saved. When a click asked for
-    a new run (which also stops this one), that run is already under way: the session has
-    a script runner and nothing more is asked. Under AppTest (no server session), or on a
-    Streamlit without these internals, nothing happens: the next click shows the answer."""
-    ctx = get_script_run_ctx()
-    if ctx is None or not Runtime.exists():
-        return
-    runtime = Runtime.instance()
-    session = runtime.get_app_session(ctx.session_id)
-    if not isinstance(session, AppSession) or not hasattr(session, "_call_soon_on_event_loop"):
-        return
-    stopped = threading.current_thread()
-
-    def rerun_if_idle() -> None:  # on the event loop, like every other rerun request
-        if getattr(session, "_scriptrunner", True) is None \
-                and runtime.is_active_session(session.id):
-            session.request_rerun(getattr(session, "_client_state", None))
-
-    def when_over() -> None:
-        stopped.join(timeout=30)
-        session._call_soon_on_event_loop(rerun_if_idle)
-
-    threading.Thread(target=when_over, name="rerun-after-stop", daemon=True).start()
+    missing until the next click. Streamlit has no public call for this: internals.py does
+    what its run-on-save does, after the stopped run's thread has ended, so the new run
+    reads the answer as saved. When a click asked for a new run (which also stops this
+    one), that run is already under way and nothing more is asked."""
+    rerun_when_over(threading.current_thread())

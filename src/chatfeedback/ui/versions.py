@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ..display import plain
 from ..errors import ChatfeedbackError
 from ..store import Message
 from .context import service
@@ -47,17 +48,19 @@ def answer_controls(message: Message) -> None:
         return
     error = st.session_state.pop(ERROR, None)
     if error:
-        st.error(error, icon="⚠️")
+        st.error(error, icon=":material/error:")
     slot = message.parent_id
     with st.container(horizontal=True, vertical_alignment="center", gap="small",
                       key=f"versions_{slot}"):
         if message.siblings > 1 or message.version > 1:  # store.message() does not count
             ids = [v.id for v in service().store.versions(message.parent_id)]
             at = ids.index(message.id) if message.id in ids else len(ids) - 1
-            st.button("‹", key=f"prev_{slot}", type="tertiary", help="Previous version",
+            st.button("", key=f"prev_{slot}", type="tertiary", help="Previous version",
+                      icon=":material/chevron_left:",
                       disabled=at == 0, on_click=_select, args=(ids[max(at - 1, 0)],))
             st.caption(f"{at + 1}/{len(ids)}", width="content")
-            st.button("›", key=f"next_{slot}", type="tertiary", help="Next version",
+            st.button("", key=f"next_{slot}", type="tertiary", help="Next version",
+                      icon=":material/chevron_right:",
                       disabled=at == len(ids) - 1, on_click=_select,
                       args=(ids[min(at + 1, len(ids) - 1)],))
         st.button("Regenerate", key=f"regen_{slot}", type="tertiary",
@@ -65,5 +68,5 @@ def answer_controls(message: Message) -> None:
                   help="Answer this prompt again; every version is kept with its own rating.",
                   on_click=_regenerate, args=(message.id,))
         if message.status != "streaming":
-            st.caption(describe(message), width="content")
+            st.caption(plain(describe(message)), width="content")
 
