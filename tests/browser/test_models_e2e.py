@@ -106,7 +106,7 @@ def run_scenario(page, tmp_path, db_url) -> None:
             expect(messages.nth(1)).to_contain_text("2/2")
             messages.nth(1).get_by_role("radio", name="Thumbs up").click()
             wait_for_app(page)
-            messages.nth(1).locator(f".st-key-prev_{first_prompt} button").click()
+            messages.nth(1).get_by_role("button", name="‹").click()
             wait_for_app(page)
             expect(messages.nth(1)).to_contain_text("Streamed from the model server.")
             expect(messages.nth(1)).to_contain_text("1/2")

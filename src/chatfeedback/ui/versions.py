@@ -55,12 +55,10 @@ def answer_controls(message: Message) -> None:
         if message.siblings > 1 or message.version > 1:  # store.message() does not count
             ids = [v.id for v in service().store.versions(message.parent_id)]
             at = ids.index(message.id) if message.id in ids else len(ids) - 1
-            st.button("", key=f"prev_{slot}", type="tertiary", help="Previous version",
-                      icon=":material/chevron_left:",
+            st.button("‹", key=f"prev_{slot}", type="tertiary", help="Previous version",
                       disabled=at == 0, on_click=_select, args=(ids[max(at - 1, 0)],))
             st.caption(f"{at + 1}/{len(ids)}", width="content")
-            st.button("", key=f"next_{slot}", type="tertiary", help="Next version",
-                      icon=":material/chevron_right:",
+            st.button("›", key=f"next_{slot}", type="tertiary", help="Next version",
                       disabled=at == len(ids) - 1, on_click=_select,
                       args=(ids[min(at + 1, len(ids) - 1)],))
         st.button("Regenerate", key=f"regen_{slot}", type="tertiary",
