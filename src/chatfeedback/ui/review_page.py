@@ -10,10 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from ..analytics import Analytics
+from ..display import plain
 from ..errors import ChatfeedbackError
 from ..review import Queue, QueueFilter, Review
 from ..rubric import Criterion
-from .chat_page import show_text
+from .text import show_text
 from .context import actor, is_admin, is_reviewer, service, sign_in_configured
 
 ANY = "any"
@@ -100,7 +101,8 @@ def judge(review: Review, queue: Queue, reviewer: str) -> None:
         st.info("Nothing left for you in this queue: every item has its reviewers, or you "
                 "have had it already.")
         return
-    st.caption(f"Item {item.position + 1} of {queue.items:,} · model {item.model or 'unknown'}"
+    st.caption(f"Item {item.position + 1} of {queue.items:,} · model "
+               f"{plain(item.model or 'unknown')}"
                " · other reviewers' values stay hidden until the item is complete")
     with st.container(border=True, key=f"conversation_{item.id}"):
         for message in review.conversation(item):
