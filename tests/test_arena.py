@@ -181,7 +181,7 @@ def test_active_sampling_draws_overlapping_pairs_more_and_weights_them(make_serv
     probs = arena.pair_probabilities()        # pairs: (gpt,llama) (gpt,qwen) (llama,qwen)
     assert probs.sum() == pytest.approx(1.0)
     assert probs[2] > probs[0] and probs[2] > probs[1]
-    a, b, p, w = arena.draw()
+    _, _, p, w = arena.draw()
     assert w == pytest.approx(1 / (3 * p))
 
 
@@ -199,10 +199,11 @@ def test_leaderboard_json_from_stored_votes(make_service):
     assert board["votes"] == 12 and board["rounds"]["voted"] == 12
     assert board["models"][0]["model"] == "gpt" and board["models"][0]["rank"] == 1
     assert set(board["models"][0]) == {"model", "rating", "ci", "rank", "votes"}
+    assert board["voters"] == 4
     assert sum(m["votes"] for m in board["models"]) == 24
     assert board["style_control"]["votes"] == 12
     assert abs(sum(m["rating"] for m in board["models"]) / len(board["models"]) - 1000) < 0.2
-    models, rate, n = arena.matrices()
+    _, _, n = arena.matrices()
     assert n.sum() == 24
 
 

@@ -219,7 +219,13 @@ def test_no_votes_and_one_sided_records_stay_finite():
     empty = bt.Votes.from_rows([], models=["x", "y"])
     board = bt.leaderboard(empty)
     assert [r.rating for r in board.ratings] == [1000.0, 1000.0] and board.votes == 0
-    one_sided = bt.Votes.from_rows([("v", "x", "y", "model_a", 5, 5.0)])
+    one_sided = bt.Votes.from_rows([("v", "x", "y", "model_a", 5, 5.0),
+                                    ("w", "y", "x", "model_b", 2, 2.0)])
     board = bt.leaderboard(one_sided, bootstrap=100)
     assert all(np.isfinite(r.rating) and np.isfinite(r.ci[0]) for r in board.ratings)
     assert board.ratings[0].model == "x"
+    # one voter: resampling voters cannot say how sure the ratings are, so no interval
+    single = bt.leaderboard(bt.Votes.from_rows([("v", "x", "y", "model_a", 5, 5.0)]))
+    assert all(np.isnan(r.ci[0]) and r.rank == 1 for r in single.ratings)
+    assert single.to_dict()["models"][0]["ci"] == [None, None]
+    assert single.to_dict()["voters"] == 1

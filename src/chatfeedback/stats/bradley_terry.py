@@ -75,7 +75,8 @@ class Votes:
         weight = np.fromiter((rows[k][5] for k in keep), np.float64, len(keep))
         fa = fb = None
         if features is not None:
-            feats = np.asarray(list(features), dtype=np.float64).reshape(len(rows), -1)[keep]
+            feats = np.asarray(list(features), dtype=np.float64).reshape(
+                len(rows), 2 * len(STYLE_FEATURES))[keep]
             half = feats.shape[1] // 2
             fa, fb = feats[:, :half], feats[:, half:]
         return cls(names, voter, a, b, outcome, count, weight, fa, fb)
@@ -103,15 +104,22 @@ class Leaderboard:
     ratings: list[Rating]                      # best first
     votes: int
     coefficients: dict[str, float] = field(default_factory=dict)   # style control only
+    voters: int = 0
 
     def to_dict(self) -> dict:
+        """The JSON shape of ``chatfeedback arena --json``; an interval that cannot be
+        computed (no bootstrap, or a single voter) is null."""
         out: dict = {"models": [{"model": r.model, "rating": round(r.rating, 1),
-                                 "ci": [round(r.ci[0], 1), round(r.ci[1], 1)], "rank": r.rank,
+                                 "ci": [_round(r.ci[0]), _round(r.ci[1])], "rank": r.rank,
                                  "votes": r.votes} for r in self.ratings],
-                     "votes": self.votes}
+                     "votes": self.votes, "voters": self.voters}
         if self.coefficients:
             out["coefficients"] = {k: round(v, 4) for k, v in self.coefficients.items()}
         return out
+
+
+def _round(value: float) -> float | None:
+    return round(value, 1) if math.isfinite(value) else None
 
 
 def to_scale(theta: np.ndarray) -> np.ndarray:
@@ -202,12 +210,13 @@ def _interval(boot: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _board(models: Sequence[str], point: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-           per_model: np.ndarray, votes: int, coefficients: dict | None = None) -> Leaderboard:
-    rank = ranks(lo, hi)
+           per_model: np.ndarray, votes: int, coefficients: dict | None = None,
+           voters: int = 0) -> Leaderboard:
+    rank = ranks(lo, hi)      # NaN bounds (no interval) compare False: nobody clearly above
     order = np.argsort(-point, kind="stable")
     return Leaderboard([Rating(models[m], float(point[m]), (float(lo[m]), float(hi[m])),
                                int(rank[m]), int(per_model[m])) for m in order],
-                       votes, coefficients or {})
+                       votes, coefficients or {}, voters)
 
 
 def votes_per_model(votes: Votes) -> np.ndarray:
@@ -221,7 +230,7 @@ def leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.95, see
     """Ratings, intervals (voter bootstrap, ``bootstrap`` resamples) and ranks of every model."""
     k = len(votes.models)
     if len(votes.voter) == 0 or k < 2:
-        return _board(votes.models, np.full(k, CENTRE), np.full(k, -np.inf), np.full(k, np.inf),
+        return _board(votes.models, np.full(k, CENTRE), np.full(k, np.nan), np.full(k, np.nan),
                       np.zeros(k, np.int64), 0)
     p, score_lo, weight = _row_scores(votes)
     n_pairs = k * (k - 1) // 2
@@ -237,12 +246,17 @@ def leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.95, see
     flat = per_voter.reshape(-1)
     flat += np.bincount(cell, score_lo, flat.size).astype(np.float32)
     flat += np.bincount(cell + n_pairs, weight, flat.size).astype(np.float32)
+    if n_voters < 2:   # resampling one voter always gives the same data: no interval
+        nan = np.full(k, np.nan)
+        return _board(votes.models, point, nan, nan, votes_per_model(votes), votes.total,
+                      voters=n_voters)
     rng = np.random.default_rng(seed)
     boot = np.concatenate([to_scale(fit_pairs(t[:, :n_pairs].astype(np.float64),
                                               t[:, n_pairs:].astype(np.float64), k, ridge))
                            for t in _resampled(rng, per_voter, bootstrap)])
     lo, hi = _interval(boot, level)
-    return _board(votes.models, point, lo, hi, votes_per_model(votes), votes.total)
+    return _board(votes.models, point, lo, hi, votes_per_model(votes), votes.total,
+                  voters=n_voters)
 
 
 def pair_matrices(votes: Votes) -> tuple[np.ndarray, np.ndarray]:
@@ -260,9 +274,9 @@ def pair_matrices(votes: Votes) -> tuple[np.ndarray, np.ndarray]:
 
 # -- style control ----------------------------------------------------------------------------
 
-_CODE = re.compile(r"```.*?(?:```|$)", re.S)
-_HEADER = re.compile(r"^#{1,6}[ \t]+\S", re.M)
-_LIST = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\S", re.M)
+_CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_HEADER = re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE)
+_LIST = re.compile(r"^[ \t]*(?:[-*+]|\d+[.)])[ \t]+\S", re.MULTILINE)
 _BOLD = re.compile(r"\*\*[^*\n]+\*\*|__[^_\n]+__")
 
 
@@ -350,6 +364,10 @@ def style_leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.9
         return _board(votes.models, point, nan, nan, votes_per_model(votes), votes.total,
                       coefficients)
     n_voters, d = votes.n_voters, k + zs.shape[1]
+    if n_voters < 2:
+        nan = np.full(k, np.nan)
+        return _board(votes.models, point, nan, nan, votes_per_model(votes), votes.total,
+                      coefficients, voters=n_voters)
     per_voter = np.zeros((n_voters, d))
     per_voter[:, :k] = (np.bincount(votes.voter * k + votes.a, r, n_voters * k)
                         - np.bincount(votes.voter * k + votes.b, r, n_voters * k)
@@ -363,7 +381,8 @@ def style_leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.9
     boot = np.concatenate([to_scale(theta + ((t - base) @ inv.T)[:, :k])
                            for t in _resampled(rng, per_voter, bootstrap)])
     lo, hi = _interval(boot, level)
-    return _board(votes.models, point, lo, hi, votes_per_model(votes), votes.total, coefficients)
+    return _board(votes.models, point, lo, hi, votes_per_model(votes), votes.total, coefficients,
+                  voters=n_voters)
 
 
 # -- sampling --------------------------------------------------------------------------------

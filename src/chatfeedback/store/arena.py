@@ -174,6 +174,16 @@ class ArenaQueries(Connected):
             return [(r[0], r[1], r[2], r[3], 1, *r[4:]) for r in conn.execute(query)]
 
     @db_errors
+    def arena_stamp(self) -> tuple[Any, ...]:
+        """(votes, last vote change, rounds, last round change): what a cached leaderboard
+        is keyed by."""
+        with self.engine.connect() as conn:
+            votes = conn.execute(select(func.count(), func.max(arena_votes.c.updated_at))).one()
+            rounds = conn.execute(select(func.count(),
+                                         func.max(arena_rounds.c.updated_at))).one()
+        return (*votes, *rounds)
+
+    @db_errors
     def arena_round_counts(self) -> dict[str, int]:
         """Rounds by status: open, voted, failed."""
         query = select(arena_rounds.c.status, func.count()).group_by(arena_rounds.c.status)

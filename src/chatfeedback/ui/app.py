@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from chatfeedback.ui import (chat_page, dashboard, export_page, heap, internals, review_page,
-                            signin)
-from chatfeedback.ui.context import is_admin, is_reviewer
+from chatfeedback.ui import (arena_page, chat_page, dashboard, export_page, heap, internals,
+                            review_page, signin)
+from chatfeedback.ui.context import is_admin, is_reviewer, service
 
 heap.freeze_once()  # every page's modules are imported: keep them out of each run's GC
 
@@ -16,6 +16,9 @@ signin.require_sign_in()  # with [auth] configured, nothing below runs until sig
 signin.user_menu()
 pages = [st.Page(chat_page.render, title="Chat", icon=":material/chat:", url_path="chat",
                  default=True)]
+if len(service().settings.arena.models) >= 2:
+    pages.append(st.Page(arena_page.render, title="Arena", icon=":material/compare:",
+                         url_path="arena"))
 if is_admin():  # pages that show every user's data
     pages.append(st.Page(dashboard.render, title="Dashboard", icon=":material/monitoring:",
                          url_path="dashboard"))
