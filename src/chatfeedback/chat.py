@@ -11,9 +11,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .backends import Backend, Generation, build_backend, validate_models
-from .config import Settings
+from .config import ModelConfig, Settings
 from .errors import BackendError, ChatfeedbackError, FeedbackError
+from .experiments import Arm, Experiment
+from .ids import new_id
 from .store import Conversation, Message, Rating, Store
+from .store import experiments as experiment_log
 
 SAVE_EVERY = 1.0      # seconds between saves of a streaming answer's partial text
 STALE_AFTER = 5.0     # a "streaming" answer not saved for this long lost its server
@@ -223,27 +226,78 @@ class ChatService:
         service._backends.update(backends)
         return service
 
-    def backend(self, model_name: str | None) -> Backend:
+    def backend(self, model_name: str | None, arm: Arm | None = None) -> Backend:
+        """The backend of a model entry, or of an experiment's arm (its settings over the
+        entry's options)."""
+        model = self.model_config(model_name, arm)
+        key = model.name if arm is None else f"{model.name}\x1f{arm.name}\x1f{arm.settings}"
+        if key not in self._backends:
+            self._backends[key] = build_backend(model)
+        return self._backends[key]
+
+    def model_config(self, model_name: str | None, arm: Arm | None = None) -> ModelConfig:
+        """The model entry, with an arm's system prompt and settings when it has them."""
         model = self.settings.model(model_name)
-        if model.name not in self._backends:
-            self._backends[model.name] = build_backend(model)
-        return self._backends[model.name]
+        if arm is None:
+            return model
+        prompt = model.system_prompt if arm.system_prompt is None else arm.system_prompt
+        return replace(model, system_prompt=prompt, options={**model.options, **arm.settings})
+
+    # ------------------------------------------------------------- experiments
+    def running_experiment(self) -> Experiment | None:
+        """The experiment that assigns new conversations: the first ``[[experiments]]``
+        entry that runs, with the arms it was started with."""
+        if not self.settings.experiments:
+            return None
+        runs = experiment_log.runs(self.store)
+        for experiment in self.settings.experiments:
+            run = runs.get(experiment.name)
+            if run is not None and run.running:
+                return _as_started(experiment, run)
+        return None
+
+    def experiment_of(self, conversation: Conversation) -> Experiment | None:
+        """The experiment a conversation belongs to (as started), if any."""
+        if conversation.experiment is None:
+            return None
+        run = experiment_log.runs(self.store).get(conversation.experiment)
+        known = {e.name: e for e in self.settings.experiments}.get(conversation.experiment)
+        if run is None:
+            return known
+        return _as_started(known, run)
+
+    def arm_of(self, conversation: Conversation) -> Arm | None:
+        experiment = self.experiment_of(conversation)
+        return None if experiment is None else experiment.arm(conversation.arm)
 
     # ------------------------------------------------------------ conversations
-    def new_conversation(self, *, owner: str | None = None,
-                         model: str | None = None) -> Conversation:
+    def new_conversation(self, *, owner: str | None = None, model: str | None = None,
+                         person: str | None = None) -> Conversation:
+        """A new conversation with the chosen ``model``; while an experiment runs, with the
+        arm of its unit instead: ``owner`` (else ``person``, e.g. a browser session) for
+        ``unit = "user"``, the conversation itself for ``unit = "conversation"``."""
+        consent = self.settings.feedback.training_consent_default
+        experiment = self.running_experiment()
+        if experiment is None:
+            return self.store.create_conversation(
+                owner=owner, model=self.settings.model(model).name, training_consent=consent)
+        conversation_id = new_id()
+        unit = (owner or person or conversation_id) if experiment.unit == "user" \
+            else conversation_id
+        arm = experiment.assign(unit)
         return self.store.create_conversation(
-            owner=owner, model=self.settings.model(model).name,
-            training_consent=self.settings.feedback.training_consent_default)
+            id=conversation_id, owner=owner, model=self.settings.model(arm.model).name,
+            training_consent=consent, experiment=experiment.name, arm=arm.name, unit=unit,
+            assignment_p=experiment.probability(arm))
 
     def send(self, conversation_id: str | None, prompt: str, *, owner: str | None = None,
-             model: str | None = None) -> Turn:
+             model: str | None = None, person: str | None = None) -> Turn:
         """Save the prompt (creating the conversation on its first message) and an empty
         answer row marked streaming. Stream it with :meth:`reply`."""
         if not prompt or not prompt.strip():
             raise ValueError("an empty prompt is not sent")
         if conversation_id is None:
-            conversation = self.new_conversation(owner=owner, model=model)
+            conversation = self.new_conversation(owner=owner, model=model, person=person)
         else:
             conversation = self.store.conversation(conversation_id, owner=owner)
         user = self.store.add_message(conversation.id, "user", prompt)
@@ -259,8 +313,9 @@ class ChatService:
         return self._start_answer(conversation, self.store.message(old.parent_id))
 
     def _start_answer(self, conversation: Conversation, prompt: Message) -> Message:
-        model = self.settings.model(conversation.model)
-        backend = self.backend(model.name)
+        arm = self.arm_of(conversation)
+        model = self.model_config(conversation.model, arm)
+        backend = self.backend(model.name, arm)
         return self.store.add_message(
             conversation.id, "assistant", "", parent_id=prompt.id, status="streaming",
             model=model.name, backend=model.backend, settings=backend.settings(),
@@ -268,8 +323,11 @@ class ChatService:
 
     def reply(self, answer: Message) -> Reply:
         """The stream for an answer row made by :meth:`send` or :meth:`regenerate`."""
+        arm = None
+        if self.settings.experiments:  # an arm may have its own settings
+            arm = self.arm_of(self.store.conversation(answer.conversation_id))
         model = self.settings.model(answer.model)
-        return Reply(self, answer, self.history(answer), self.backend(model.name))
+        return Reply(self, answer, self.history(answer), self.backend(model.name, arm))
 
     def history(self, answer: Message) -> list[dict[str, str]]:
         """What the model is sent for ``answer`` (see :func:`history_for`)."""
@@ -307,3 +365,11 @@ class ChatService:
                  tags: list[str] | None = None, actor: str | None = None) -> Rating:
         return self.store.annotate(answer_id, comment=comment, tags=tags, actor=actor,
                                    max_comment_length=self.settings.feedback.max_comment_length)
+
+
+def _as_started(configured: Experiment | None, run: experiment_log.Run) -> Experiment | None:
+    """The experiment with the arms it was started with (the settings may have changed
+    since); the configured one when the log has no definition."""
+    if run.definition:
+        return Experiment.from_definition(run.name, run.definition)
+    return configured

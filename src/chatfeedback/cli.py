@@ -195,10 +195,13 @@ FORMATS = ["jsonl", "csv", "parquet", *TRAINING_FORMATS, "events", *EXPORT_FORMA
 @click.option("--since", help="Only ratings given on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only ratings given before this date (YYYY-MM-DD).")
 @click.option("--model", help="Only answers from this model.")
+@click.option("--experiment", help="Only conversations of this experiment.")
+@click.option("--arm", help="Only conversations assigned to this arm.")
 @config_option
 @db_option
 def export(fmt: str, output: str, since: str | None, until: str | None, model: str | None,
-           config: str | None, db: str | None) -> None:
+           experiment: str | None, arm: str | None, config: str | None,
+           db: str | None) -> None:
     """Export ratings, one row per rated answer, as training data, or every rating event.
 
     Streamed in constant memory; a summary goes to standard error.
@@ -208,10 +211,12 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
         chatfeedback export --format csv -o ratings.csv
         chatfeedback export --format parquet -o ratings.parquet --since 2026-11-01
         chatfeedback export --format kto -o kto.jsonl --model gpt-4o-mini
+        chatfeedback export --format csv --experiment prompt-v2 -o prompt-v2.csv
         chatfeedback export --format events | head
     """
     store = open_store(config, db)
-    window = Filters(since=_date(since), until=_date(until), model=model)
+    window = Filters(since=_date(since), until=_date(until), model=model,
+                     experiment=experiment, arm=arm)
     lines: list[str]
     if fmt in TRAINING_FORMATS:
         with _open_output(output) as out:
@@ -395,10 +400,14 @@ def rebuild_stats(config: str | None, db: str | None) -> None:
     click.echo(f"rebuilt the running totals of {store.url}")
 
 
-def _add_review_commands() -> None:
-    from .cli_review import queue  # it builds on this module's options and helpers
+def _add_commands() -> None:
+    # they build on this module's options and helpers
+    from .cli_experiments import experiments, report
+    from .cli_review import queue
 
     main.add_command(queue)
+    main.add_command(experiments)
+    main.add_command(report)
 
 
-_add_review_commands()
+_add_commands()

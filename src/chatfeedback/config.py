@@ -15,6 +15,7 @@ from typing import Any
 
 from .display import HOSTNAME
 from .errors import ConfigError
+from .experiments import Experiment, parse_experiments
 from .policy import MODES, RatingPolicy
 from .rubric import Criterion, parse_criteria
 from .scales import RANGES
@@ -87,6 +88,7 @@ class Settings:
     models: tuple[ModelConfig, ...] = (ModelConfig("echo", "echo", options={"delay": 0.02}),)
     criteria: tuple[Criterion, ...] = parse_criteria(None, "defaults")
     arena: ArenaConfig = field(default_factory=ArenaConfig)
+    experiments: tuple[Experiment, ...] = ()
     source: str | None = None  # the file the settings came from, if any
 
     def model(self, name: str | None) -> ModelConfig:
@@ -103,6 +105,14 @@ class Settings:
                 return criterion
         raise ConfigError(f"unknown criterion '{name}'; the settings define "
                           f"{', '.join(c.name for c in self.criteria)}")
+
+    def experiment(self, name: str) -> Experiment:
+        """The ``[[experiments]]`` entry called ``name``; ConfigError names the known ones."""
+        for experiment in self.experiments:
+            if experiment.name == name:
+                return experiment
+        known = ", ".join(e.name for e in self.experiments) or "none"
+        raise ConfigError(f"unknown experiment '{name}'; the settings define {known}")
 
 
 def load_settings(config_file: str | os.PathLike[str] | None = None,
@@ -139,8 +149,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any], where: str) -> Settings:
-    _only(data, {"database", "feedback", "chat", "access", "models", "criteria", "arena"}, where,
-          "")
+    _only(data, {"database", "feedback", "chat", "access", "models", "criteria", "arena",
+                 "experiments"}, where, "")
     database = _table(data, "database", where)
     _only(database, {"url"}, where, "database.")
     url = _typed(database, "url", str, where, "database.", DEFAULT_DATABASE_URL)
@@ -172,7 +182,9 @@ def _parse(data: dict[str, Any], where: str) -> Settings:
     models = _parse_models(data.get("models"), where)
     return Settings(database_url=url, feedback=feedback, chat=chat, access=access, models=models,
                     criteria=parse_criteria(data.get("criteria"), where),
-                    arena=_parse_arena(_table(data, "arena", where), models, where))
+                    arena=_parse_arena(_table(data, "arena", where), models, where),
+                    experiments=parse_experiments(data.get("experiments"), where,
+                                                  [m.name for m in models]))
 
 
 def _parse_arena(table: dict[str, Any], models: tuple[ModelConfig, ...],

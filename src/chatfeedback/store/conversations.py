@@ -24,11 +24,17 @@ class Conversations(Connected):
     def create_conversation(self, *, owner: str | None = None, title: str = "",
                             model: str | None = None, source: str = "chat",
                             training_consent: bool = False, meta: dict[str, Any] | None = None,
-                            created_at: datetime | None = None) -> Conversation:
+                            created_at: datetime | None = None, id: str | None = None,
+                            experiment: str | None = None, arm: str | None = None,
+                            unit: str | None = None,
+                            assignment_p: float | None = None) -> Conversation:
+        """A new conversation; an experiment's one with its arm, unit and the chance of
+        that arm (``id`` given: the unit of ``unit = "conversation"`` is known before)."""
         when = created_at or now()
-        row = dict(id=new_id(), owner=owner, title=title, model=model, source=source,
+        row = dict(id=id or new_id(), owner=owner, title=title, model=model, source=source,
                    training_consent=training_consent, meta=meta, created_at=when,
-                   updated_at=when)
+                   updated_at=when, experiment=experiment, arm=arm, unit=unit,
+                   assignment_p=assignment_p)
         with self._write() as conn:
             conn.execute(insert(conversations).values(row))
         return Conversation(**row)

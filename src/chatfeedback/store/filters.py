@@ -1,5 +1,5 @@
 """Which ratings a query reads: the one filter of the exports, the Parquet reader and the
-dashboard (dates, model, scale; an experiment or an arm is one more field here)."""
+dashboard (dates, model, scale, an experiment and its arm)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
 from .schema import conversations, ratings
@@ -24,22 +25,40 @@ class Filters:
     until: date | None = None
     model: str | None = None
     scale: str | None = None
+    experiment: str | None = None  # conversations of this experiment
+    arm: str | None = None         # ... assigned to this arm
 
     def rated(self, table: Any = ratings) -> list[ColumnElement[Any]]:
         """Conditions on ``ratings`` (or a selectable with its columns): the rating holds a
         value and passes the filter, by the time it was given."""
-        return [table.c.value.is_not(None),
-                *self._window(table.c.rated_at, _instant, table.c.model, table.c.scale)]
+        where = [table.c.value.is_not(None),
+                 *self._window(table.c.rated_at, _instant, table.c.model, table.c.scale)]
+        assigned = self._assigned()
+        if assigned:
+            where.append(table.c.conversation_id.in_(
+                select(conversations.c.id).where(*assigned)))
+        return where
 
     def counted(self, table: Any, *, scale: bool = True) -> list[ColumnElement[Any]]:
         """Conditions on a running-totals table (a ``day`` and ``model`` column, and a
         ``scale`` one unless ``scale`` is False)."""
+        if self.experiment is not None or self.arm is not None:
+            raise ValueError("the running totals are not kept per experiment")
         return self._window(table.c.day, _day, table.c.model,
                             table.c.scale if scale else None)
 
     def started(self) -> list[ColumnElement[Any]]:
         """Conditions on ``conversations``, by the time each one started (no scale)."""
-        return self._window(conversations.c.created_at, _instant, conversations.c.model, None)
+        return [*self._window(conversations.c.created_at, _instant, conversations.c.model,
+                              None), *self._assigned()]
+
+    def _assigned(self) -> list[ColumnElement[Any]]:
+        where: list[ColumnElement[Any]] = []
+        if self.experiment is not None:
+            where.append(conversations.c.experiment == self.experiment)
+        if self.arm is not None:
+            where.append(conversations.c.arm == self.arm)
+        return where
 
     def _window(self, when: Any, bound: Any, model: Any,
                 scale: Any) -> list[ColumnElement[Any]]:

@@ -20,9 +20,9 @@ EXPORT_COLUMNS = (
     "conversation_id", "message_id", "prompt", "response", "rating", "scale", "score",
     "comment", "tags", "model", "backend", "settings", "system_prompt", "status", "version",
     "versions", "ttft_ms", "latency_ms", "prompt_tokens", "completion_tokens", "total_tokens",
-    "finish_reason", "created_at", "rated_at", "rater",
+    "finish_reason", "created_at", "rated_at", "rater", "experiment", "arm",
 )
-_CONVERSATION_COLUMNS = ("training_consent", "owner")
+_CONVERSATION_COLUMNS = ("training_consent", "owner", "experiment", "arm")
 
 PROMPT = messages.alias("prompt")
 _SIBLING = messages.alias("sibling")
@@ -55,7 +55,8 @@ def answer_columns(rated: Any = ratings, *, raw: bool = False,
         "total_tokens": messages.c.total_tokens, "finish_reason": messages.c.finish_reason,
         "created_at": when(messages.c.created_at), "rated_at": when(rated.c.rated_at),
         "rater": rated.c.rater, "training_consent": conversations.c.training_consent,
-        "owner": conversations.c.owner,
+        "owner": conversations.c.owner, "experiment": conversations.c.experiment,
+        "arm": conversations.c.arm,
     }
 
 

@@ -21,11 +21,13 @@ from .schema import messages, rating_events, rating_tags, ratings
 class Ratings(Connected):
     @db_errors
     def rate(self, message_id: str, value: int | None, *, scale: str,
-             actor: str | None = None, allow_change: bool = True) -> Rating:
-        """Set, change or clear (``value=None``) the rating of an answer, appending the event.
-        With ``allow_change=False`` a rated answer keeps its rating (FeedbackError)."""
+             actor: str | None = None, allow_change: bool = True,
+             at: datetime | None = None) -> Rating:
+        """Set, change or clear (``value=None``) the rating of an answer, appending the event
+        (at ``at``, e.g. an imported rating's own time; default now). With
+        ``allow_change=False`` a rated answer keeps its rating (FeedbackError)."""
         scales.check(scale, value)
-        when = now()
+        when = at or now()
         with self._write() as conn:
             # FOR UPDATE (PostgreSQL; SQLite has one writer): a concurrent rate or mark_shown
             # of this answer waits, so each sees the other's rating and shown_at.

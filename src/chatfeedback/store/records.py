@@ -21,6 +21,10 @@ class Conversation:
     created_at: datetime
     updated_at: datetime
     import_batch: str | None = None
+    experiment: str | None = None    # a randomized experiment's conversation: its name,
+    arm: str | None = None           # the arm it was assigned,
+    unit: str | None = None          # the unit randomized (a person or the conversation)
+    assignment_p: float | None = None  # and the chance of that arm
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,12 @@ conversations = Table(
     Column("training_consent", Boolean, nullable=False, default=False),
     Column("meta", JSON, nullable=True),                   # imported metadata
     Column("import_batch", ID, nullable=True),             # one `chatfeedback import` run
+    # A randomized experiment's conversation: its experiment and arm, the unit that was
+    # randomized (a person, or the conversation itself) and the chance of that arm.
+    Column("experiment", String(200), nullable=True),
+    Column("arm", String(200), nullable=True),
+    Column("unit", String(320), nullable=True),
+    Column("assignment_p", Float, nullable=True),
     Column("created_at", WHEN, nullable=False),
     Column("updated_at", WHEN, nullable=False),
     Index(None, "owner", "updated_at"),
@@ -46,6 +52,7 @@ conversations = Table(
     Index(None, "created_at"),          # the dashboard counts conversations by start
     Index(None, "model", "created_at"),
     Index(None, "import_batch"),
+    Index(None, "experiment", "arm", "unit"),  # the report's per-unit sums
 )
 
 messages = Table(
@@ -78,6 +85,20 @@ messages = Table(
     Index(None, "conversation_id", "turn"),
     Index(None, "parent_id"),
     Index(None, "status"),  # finding answers still streaming (Store.recover_interrupted)
+)
+
+# Experiments started and stopped (``chatfeedback experiments start|stop``): append-only;
+# an experiment runs while its latest event is a start, whose definition (arms, weights)
+# is the one that assigns.
+experiment_events = Table(
+    "experiment_events", metadata,
+    Column("id", ID, primary_key=True),
+    Column("experiment", String(200), nullable=False),
+    Column("action", String(8), nullable=False),   # start | stop
+    Column("definition", JSON, nullable=True),     # the arms at start
+    Column("actor", String(320), nullable=True),
+    Column("at", WHEN, nullable=False),
+    Index(None, "experiment", "at"),
 )
 
 # The current rating of each assistant message, derived from rating_events in the same

@@ -10,9 +10,9 @@ from streamlit.delta_generator import DeltaGenerator
 from ..chat import Reply
 from ..display import plain, safe_markdown
 from ..errors import ChatfeedbackError, NotFound, StoreError
-from ..store import Message
+from ..store import Conversation, Message
 from .consent import apply_to_new, consent_toggle
-from .context import current_user, service
+from .context import actor, current_user, service
 from .models import model_picker, picked_model
 from .rating import rating_widget, remember
 from .stop import on_stop, stoppable
@@ -72,14 +72,14 @@ def streaming_answer(message: Message) -> None:
     show_answer(message)
 
 
-def show_message(message: Message, *, editable: bool) -> None:
+def show_message(message: Message, *, editable: bool, blind: bool = False) -> None:
     with st.chat_message(message.role):
         if message.role == "assistant":
             if message.status == "streaming":
                 streaming_answer(message)
             else:
                 show_answer(message)
-            answer_controls(message)
+            answer_controls(message, blind=blind)
             rating_widget(message, editable=editable)
         else:
             show_text(message.content)
@@ -128,9 +128,10 @@ def windowed_history(conversation_id: str) -> list[Message]:
 def show_conversation(conversation_id: str | None, owner: str | None) -> None:
     svc = service()
     history: list[Message] = []
+    blind = False
     if conversation_id:
         try:
-            svc.store.conversation(conversation_id, owner=owner)
+            blind = _blind(svc.store.conversation(conversation_id, owner=owner))
         except NotFound:
             st.error("Conversation not found")
             st.button("Start a new chat", key="not_found_new", on_click=_open, args=(None,))
@@ -154,13 +155,14 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
         for message in history:
             editable = policy.open_for(newest=message.id == newest)
             if reply is not None and message.id == reply.message.id:
-                stream_answer(reply, editable=editable)
+                stream_answer(reply, editable=editable, blind=blind)
             else:
-                show_message(message, editable=editable)
+                show_message(message, editable=editable, blind=blind)
     if prompt is None:
         return
     try:
-        turn = svc.send(conversation_id, prompt, owner=owner, model=picked_model())
+        turn = svc.send(conversation_id, prompt, owner=owner, model=picked_model(),
+                        person=actor())
     except ChatfeedbackError as exc:
         st.error(f"Your message was not sent: {exc}")
         return
@@ -171,7 +173,15 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
             apply_to_new(turn.conversation.id)
         with st.chat_message("user"):
             show_text(prompt)
-        stream_answer(reply)
+        stream_answer(reply, blind=_blind(turn.conversation))
+
+
+def _blind(conversation: Conversation) -> bool:
+    """A conversation of a blind experiment: the chat does not say which model answers."""
+    if conversation.experiment is None:
+        return False
+    experiment = service().experiment_of(conversation)
+    return experiment is not None and experiment.blind
 
 
 def regenerate(history: list[Message], prompt: str | None) -> Message | None:
@@ -186,7 +196,7 @@ def regenerate(history: list[Message], prompt: str | None) -> Message | None:
         return None
 
 
-def stream_answer(reply: Reply, *, editable: bool = True) -> None:
+def stream_answer(reply: Reply, *, editable: bool = True, blind: bool = False) -> None:
     """Stream an answer into the chat (inside :func:`on_stop`); a failure keeps what
     arrived and shows why."""
     with st.chat_message("assistant"):
@@ -197,5 +207,5 @@ def stream_answer(reply: Reply, *, editable: bool = True) -> None:
             st.error(safe_markdown(answer.error or "the answer failed"), icon=":material/error:")
         elif answer.status == "stopped":
             st.caption("Stopped")
-        answer_controls(answer)
+        answer_controls(answer, blind=blind)
         rating_widget(answer, editable=editable)

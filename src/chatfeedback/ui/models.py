@@ -18,7 +18,8 @@ def _keep() -> None:
 
 def model_picker(conversation_id: str | None) -> None:
     """A selectbox for a new conversation (default: the first model in the settings file);
-    for an open conversation, the model stored with it."""
+    for an open conversation, the model stored with it. Neither while an experiment assigns
+    models (a blind one never names the model)."""
     svc = service()
     names = [m.name for m in svc.settings.models]
     if conversation_id:
@@ -27,12 +28,19 @@ def model_picker(conversation_id: str | None) -> None:
         except NotFound:
             return
         answering = svc.settings.model(conversation.model).name
+        experiment = svc.experiment_of(conversation)
+        if experiment is not None:  # the experiment chose the model; blind: not shown
+            if not experiment.blind:
+                st.caption(f"Model: **{answering}**")
+            return
         if conversation.model in (None, answering):
             st.caption(f"Model: **{plain(answering)}**")
         else:
             st.caption(f"Model: **{plain(conversation.model)}** is no longer configured; "
                        f"new answers come from **{answering}**")
         return
+    if svc.running_experiment() is not None:
+        return  # a running experiment assigns the model of a new conversation
     if len(names) == 1:
         st.caption(f"Model: **{names[0]}**")
         return

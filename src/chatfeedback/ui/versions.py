@@ -29,9 +29,10 @@ def _select(message_id: str) -> None:
         st.session_state[ERROR] = f"Could not switch versions: {exc}"
 
 
-def describe(message: Message) -> str:
-    """``llama · 1.2 s · 42 tokens``: the model and how the answer was made."""
-    parts = [message.model or "?"]
+def describe(message: Message, *, blind: bool = False) -> str:
+    """``llama · 1.2 s · 42 tokens``: the model and how the answer was made (``blind``: a
+    blind experiment's answer, without the model)."""
+    parts = [] if blind else [message.model or "?"]
     if message.latency_ms is not None:
         parts.append(f"{message.latency_ms / 1000:.1f} s")
     if message.completion_tokens is not None:
@@ -41,7 +42,7 @@ def describe(message: Message) -> str:
     return " · ".join(parts)
 
 
-def answer_controls(message: Message) -> None:
+def answer_controls(message: Message, *, blind: bool = False) -> None:
     """‹ n/m › when the prompt has several answers, Regenerate, and the model's details.
     Keys come from the prompt's id, so they stay put while versions are switched."""
     if message.parent_id is None:
@@ -65,6 +66,6 @@ def answer_controls(message: Message) -> None:
                   icon=":material/refresh:", disabled=message.status == "streaming",
                   help="Answer this prompt again; every version is kept with its own rating.",
                   on_click=_regenerate, args=(message.id,))
-        if message.status != "streaming":
-            st.caption(plain(describe(message)), width="content")
+        if message.status != "streaming" and (details := describe(message, blind=blind)):
+            st.caption(plain(details), width="content")
 

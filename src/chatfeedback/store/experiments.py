@@ -1,0 +1,160 @@
+"""Experiments in the database: the start/stop log, and each arm's per-unit sums.
+
+The report's figures are computed by the database: ratings are summed per (arm, unit) with
+``GROUP BY``, and those per-unit sums are summed again per arm into the six sufficient
+statistics of :class:`chatfeedback.stats.cluster.UnitSums`; Python receives one row per arm
+(per arm and day for the curve over time), however many ratings and people there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, select
+
+from ..errors import ConfigError
+from ..ids import new_id
+from ..stats.cluster import UnitSums
+from .errors import db_errors
+from .schema import conversations, experiment_events, ratings
+from .stats import day_column
+from .store import Store, as_utc, now
+
+METRICS = ("positive_share", "mean_score")
+
+
+@dataclass(frozen=True)
+class Run:
+    """An experiment as the log has it: running or not, since when, with which arms."""
+
+    name: str
+    running: bool
+    started_at: datetime | None
+    stopped_at: datetime | None
+    definition: dict[str, Any] | None  # the arms as they were at the latest start
+
+
+@db_errors
+def runs(store: Store) -> dict[str, Run]:
+    """Every experiment ever started, by name (the log is small: two rows per run)."""
+    query = select(experiment_events).order_by(experiment_events.c.at, experiment_events.c.id)
+    found: dict[str, Run] = {}
+    with store.engine.connect() as conn:
+        for e in conn.execute(query).mappings():
+            old = found.get(e["experiment"])
+            if e["action"] == "start":
+                found[e["experiment"]] = Run(e["experiment"], True, as_utc(e["at"]), None,
+                                             e["definition"])
+            elif old is not None:
+                found[e["experiment"]] = Run(old.name, False, old.started_at, as_utc(e["at"]),
+                                             old.definition)
+    return found
+
+
+@db_errors
+def record(store: Store, name: str, action: str, *, definition: dict[str, Any] | None = None,
+           actor: str | None = None, at: datetime | None = None) -> Run:
+    """Start or stop ``name``; ConfigError when it already runs / does not run."""
+    if action not in ("start", "stop"):
+        raise ValueError(f"unknown action {action!r}")
+    with store._write() as conn:  # one writer at a time: two starts cannot both pass
+        last = conn.execute(select(experiment_events.c.action)
+                            .where(experiment_events.c.experiment == name)
+                            .order_by(experiment_events.c.at.desc(),
+                                      experiment_events.c.id.desc()).limit(1)).scalar()
+        if action == "start" and last == "start":
+            raise ConfigError(f"experiment '{name}' is already running")
+        if action == "stop" and last != "start":
+            raise ConfigError(f"experiment '{name}' is not running")
+        conn.execute(insert(experiment_events).values(
+            id=new_id(), experiment=name, action=action, definition=definition, actor=actor,
+            at=at or now()))
+    return runs(store)[name]
+
+
+def _value(metric: str) -> Any:
+    """A rating's value under ``metric``: 1/0 positive (thumbs up; faces, stars 4-5), or its
+    0-1 score."""
+    if metric == "positive_share":
+        return case((and_(ratings.c.scale == "thumbs", ratings.c.value == 1), 1.0),
+                    (and_(ratings.c.scale != "thumbs", ratings.c.value >= 4), 1.0), else_=0.0)
+    if metric == "mean_score":
+        return ratings.c.score
+    raise ConfigError(f"unknown metric '{metric}' (use {' or '.join(METRICS)})")
+
+
+def _per_unit(name: str, metric: str, *, by_day: Any = None) -> Any:
+    """Per (arm, unit[, day]): ratings, their sum and sum of squares under ``metric``."""
+    value = _value(metric)
+    keys = [conversations.c.arm.label("arm"), conversations.c.unit.label("unit")]
+    if by_day is not None:
+        keys.append(by_day.label("day"))
+    return (select(*keys, func.count().label("n"), func.sum(value).label("y"),
+                   func.sum(value * value).label("sq"))
+            .select_from(conversations.join(ratings,
+                                            ratings.c.conversation_id == conversations.c.id))
+            .where(conversations.c.experiment == name, ratings.c.value.is_not(None))
+            .group_by(*(k.element for k in keys)))
+
+
+@db_errors
+def unit_sums(store: Store, name: str, metric: str) -> dict[str, UnitSums]:
+    """Each arm's per-unit sums (arms without ratings are absent)."""
+    u = _per_unit(name, metric).subquery()
+    query = (select(u.c.arm, func.count(), func.sum(u.c.n), func.sum(u.c.y),
+                    func.sum(u.c.y * u.c.y), func.sum(u.c.n * u.c.n), func.sum(u.c.n * u.c.y),
+                    func.sum(u.c.sq))
+             .group_by(u.c.arm))
+    with store.engine.connect() as conn:
+        return {r[0]: UnitSums(int(r[1]), *(float(v) for v in r[2:]))
+                for r in conn.execute(query)}
+
+
+@db_errors
+def assigned_units(store: Store, name: str) -> dict[str, int]:
+    """Units assigned to each arm (with or without ratings): the sample-ratio check's input."""
+    query = (select(conversations.c.arm, func.count(func.distinct(conversations.c.unit)))
+             .where(conversations.c.experiment == name).group_by(conversations.c.arm))
+    with store.engine.connect() as conn:
+        return {arm: int(n) for arm, n in conn.execute(query)}
+
+
+@db_errors
+def daily_unit_sums(store: Store, name: str, metric: str) -> list[tuple[date, str, UnitSums]]:
+    """The per-unit sums of each arm as they stood at the end of each day with ratings,
+    oldest first (for the confidence sequence drawn over time).
+
+    Each unit's running totals change only on days it rated, so the database computes, per
+    (arm, unit, day), the change that day makes to each arm-level sum (a unit's squares
+    grow from (y - dy)^2 to y^2) and sums the changes per (arm, day); Python adds them up."""
+    with store.engine.connect() as conn:
+        day = day_column(conn, ratings.c.rated_at)
+        d = _per_unit(name, metric, by_day=day).subquery()
+        order = {"partition_by": (d.c.arm, d.c.unit), "order_by": d.c.day}
+        n = func.sum(d.c.n).over(**order)
+        y = func.sum(d.c.y).over(**order)
+        first = func.row_number().over(**order)
+        running = select(d.c.arm, d.c.day, d.c.n, d.c.y, d.c.sq, n.label("cn"),
+                         y.label("cy"), first.label("k")).subquery()
+        r = running
+        pn, py = r.c.cn - r.c.n, r.c.cy - r.c.y   # the unit's totals before this day
+        query = (select(r.c.day, r.c.arm, func.sum(case((r.c.k == 1, 1), else_=0)),
+                        func.sum(r.c.n), func.sum(r.c.y),
+                        func.sum(r.c.cy * r.c.cy - py * py), func.sum(r.c.cn * r.c.cn - pn * pn),
+                        func.sum(r.c.cn * r.c.cy - pn * py), func.sum(r.c.sq))
+                 .group_by(r.c.day, r.c.arm).order_by(r.c.day, r.c.arm))
+        rows = conn.execute(query).all()
+    totals: dict[str, list[float]] = {}
+    out: list[tuple[date, str, UnitSums]] = []
+    for row in rows:
+        sums = totals.setdefault(row[1], [0.0] * 7)
+        for i, v in enumerate(row[2:]):
+            sums[i] += float(v or 0)
+        out.append((_date(row[0]), row[1], UnitSums(int(sums[0]), *sums[1:])))
+    return out
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
