@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,11 +17,9 @@ import click
 from .chat import ChatService
 from .config import Settings, load_settings
 from .errors import ChatfeedbackError
-from .export import (TRAINING_FORMATS, answer_row, export_parquet, write_csv, write_jsonl,
-                     write_training)
+from .export.registry import FORMATS as EXPORTS
 from .ids import new_id
 from .importer import import_lines
-from .review import EXPORT_FORMATS, Review
 from .store import Store
 from .store.filters import Filters
 
@@ -179,12 +176,8 @@ def _date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.now().astimezone().tzinfo)
 
 
-WRITERS: dict[str, Callable[..., int]] = {"jsonl": write_jsonl, "csv": write_csv}
-FORMATS = ["jsonl", "csv", "parquet", *TRAINING_FORMATS, "events", *EXPORT_FORMATS]
-
-
 @main.command(context_settings=CONTEXT)
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl",
+@click.option("--format", "fmt", type=click.Choice(list(EXPORTS)), default="jsonl",
               show_default=True,
               help="jsonl, csv, parquet: one row per rated answer. kto, dpo, sft: training "
                    "data (conversations with training consent only). events: the audit "
@@ -217,32 +210,17 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
     store = open_store(config, db)
     window = Filters(since=_date(since), until=_date(until), model=model,
                      experiment=experiment, arm=arm)
-    lines: list[str]
-    if fmt in TRAINING_FORMATS:
+    spec = EXPORTS[fmt]
+    if not spec.binary:
         with _open_output(output) as out:
-            lines = write_training(store, fmt, out, window).lines()
-    elif fmt == "parquet":
+            lines = spec.write(store, out, window)
+    else:
         if output == "-" and sys.stdout.isatty():
-            raise Fail("Parquet is binary: write it to a file with -o FILE")
-        target = sys.stdout.buffer if output == "-" else output
+            raise Fail(f"{spec.name.capitalize()} is binary: write it to a file with -o FILE")
         try:
-            count = export_parquet(store, target, window)
+            lines = spec.write(store, sys.stdout.buffer if output == "-" else output, window)
         except OSError as exc:
             raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
-        lines = [f"exported {count} rows"]
-    elif fmt in EXPORT_FORMATS:
-        with _open_output(output) as out:
-            count = write_jsonl(Review(store, ()).export_rows(fmt), out)
-        lines = [f"exported {count} rows"]
-    else:
-        if fmt == "events":
-            rows = store.iter_events()
-        else:
-            rows = (answer_row(r) for r in store.iter_rated_answers(window))
-        with _open_output(output) as out:
-            count = write_jsonl(rows, out) if fmt in ("jsonl", "events") else WRITERS[fmt](
-                rows, out)
-        lines = [f"exported {count} rows"]
     for line in lines:
         click.echo(line, err=True)
 

@@ -1,4 +1,5 @@
-"""Exports: analysis formats (one row per rated answer), the audit trail, training formats."""
+"""Exports: analysis formats (one row per rated answer), the audit trail, training formats;
+registry.py lists them all for the CLI and the Export page."""
 
 from .analysis import ANALYSIS_COLUMNS, answer_row, write_csv, write_jsonl
 from .parquet import export_parquet, write_parquet
