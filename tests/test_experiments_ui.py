@@ -4,6 +4,8 @@ tests/browser/test_experiment_browser.py.)"""
 
 from __future__ import annotations
 
+import pytest
+
 from chatfeedback.config import load_settings
 from chatfeedback.store import Store
 from chatfeedback.store import experiments as log
@@ -70,3 +72,55 @@ def test_an_open_experiment_names_its_model(make_app, tmp_path, db_url):
     conversation = store.conversation(at.query_params["c"])
     assert f"Model: **{conversation.model}**" in [c.value for c in at.sidebar.caption]
     assert any(c.value.startswith(conversation.model) for c in at.caption)
+
+
+# ------------------------------------------------------------------- the Experiments page
+def open_page(make_app, config):
+    at = make_app(config)
+    pages = {info.get("url_pathname"): page for page, info in at._registered_pages.items()}
+    assert "experiments" in pages, "the Experiments page is not in the navigation"
+    at._page_hash = pages["experiments"]  # AppTest.switch_page only knows file pages
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Experiments"
+    return at
+
+
+def test_the_page_shows_the_report(make_app, tmp_path, db_url):
+    from .test_report import CONFIG as REPORT_CONFIG
+    from .test_report import fill
+
+    store = Store.open(db_url)
+    people = {f"p{i}": ("v2" if i % 2 else "control", 0.85 if i % 2 else 0.25, 6)
+              for i in range(120)}
+    fill(store, people)
+    at = open_page(make_app, REPORT_CONFIG)
+    settings = load_settings(write_config(tmp_path / "r.toml", REPORT_CONFIG), db_url,
+                             environ={})
+    from chatfeedback import report as reports
+    r = reports.build(settings, store, "prompt-v2", over_time=True)
+    assert [s.value for s in at.success] == [r.verdict]
+    table = at.dataframe[0].value
+    assert list(table["Arm"]) == ["control", "v2"] and list(table["People"]) == [60, 60]
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["v2 − control"] == f"{r.difference.estimate * 100:+.1f} points"
+    low, high = r.difference.anytime_ci
+    assert labels["Anytime-valid 95 %"] == f"{low * 100:+.1f} to {high * 100:+.1f}"
+    assert len(at.get("vega_lite_chart")) == 1  # the sequence over time
+    assert any("Randomized by user" in c.value for c in at.caption)
+    at.button(key="exp_refresh").click().run()
+    at.segmented_control(key="exp_metric").set_value("mean_score").run()
+    assert not at.exception
+    mean = reports.build(settings, store, "prompt-v2", "mean_score")
+    assert list(at.dataframe[0].value["Mean 0-1 score"]) == pytest.approx(
+        [a.estimate for a in mean.arms])
+
+
+def test_a_sample_ratio_mismatch_is_a_warning_on_the_page(make_app, db_url):
+    from .test_report import CONFIG as REPORT_CONFIG
+    from .test_report import fill
+
+    store = Store.open(db_url)
+    fill(store, {f"p{i}": ("v2" if i % 5 else "control", 0.6, 1) for i in range(100)})
+    at = open_page(make_app, REPORT_CONFIG)
+    assert at.warning[0].value.startswith("Warning: the people per arm (control 20 / v2 80)")

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .stats import cluster
 from .stats.proportions import two_proportion, wilson
 from .store import Store, aggregates
+from .store import experiments as units
 from .store.aggregates import PERIODS, LowRated, TagCount
 from .store.filters import Filters
 
 __all__ = ["PERIODS", "Analytics", "Filters", "Group", "LowRated", "TagCount", "Totals",
-           "Verdict", "compare", "two_proportion", "wilson"]
+           "Verdict", "compare", "compare_people", "two_proportion", "wilson"]
 MIN_SAMPLE = 30  # fewer ratings than this in a group: too few to say
 
 
@@ -73,6 +75,40 @@ def compare(a: str, a_positive: int, a_total: int, b: str, b_positive: int, b_to
         text = (f"No significant difference: {figures}. A gap this size could be chance; "
                 f"more ratings would be needed to tell them apart.")
     return Verdict(a, b, share_a, share_b, share_a - share_b, z, p, significant, small, text)
+
+
+MIN_PEOPLE = 10  # fewer people than this in a group: too few to say
+
+
+def compare_people(a: str, sa: cluster.UnitSums, b: str, sb: cluster.UnitSums) -> Verdict:
+    """Observational: is ``a``'s positive share different from ``b``'s, counting each person
+    (the rater) as one independent draw (cluster-robust, :mod:`chatfeedback.stats.cluster`)?
+    The groups chose themselves, so the words say so."""
+    d = cluster.difference(sa, sb)
+    share_a, share_b = sa.mean, sb.mean
+    if share_a is None or share_b is None or d.ci is None or d.p_value is None:
+        empty = a if share_a is None else b
+        return Verdict(a, b, share_a, share_b, d.estimate, None, None, False, True,
+                       f"Too few people rated {empty} to compare (observational: people "
+                       "chose these).")
+    low, high = d.ci
+    small = min(sa.units, sb.units) < MIN_PEOPLE
+    significant = not small and (low > 0 or high < 0)
+    figures = (f"{a} {share_a:.0%} ({sa.units:,} people, {int(sa.ratings):,} ratings) vs {b} "
+               f"{share_b:.0%} ({sb.units:,} people, {int(sb.ratings):,} ratings); difference "
+               f"{d.estimate * 100:+.1f} points, 95 % interval {low * 100:+.1f} to "
+               f"{high * 100:+.1f} with each person counted once ({_p(d.p_value)})")
+    if small:
+        text = (f"Too few people to tell: {figures}. Observational: people chose these; "
+                f"collect ratings from at least {MIN_PEOPLE} people each.")
+    elif significant:
+        better, worse = (a, b) if share_a > share_b else (b, a)
+        text = (f"{better} is rated positive more often than {worse}: {figures}. "
+                f"Observational: people chose these, so who chose may explain the gap; a "
+                f"randomized experiment says which is better.")
+    else:
+        text = (f"No clear difference: {figures}. Observational: people chose these.")
+    return Verdict(a, b, share_a, share_b, d.estimate, d.z, d.p_value, significant, small, text)
 
 
 def _share(positive: int, total: int) -> float | None:
@@ -170,6 +206,15 @@ class Analytics:
     def by_system_prompt(self, f: Filters = Filters()) -> list[Group]:
         """Positive share per system prompt (key None: no system prompt), most rated first."""
         return [Group(*c) for c in aggregates.by_system_prompt(self.store, f)]
+
+    def people_by_model(self, f: Filters = Filters()) -> dict[Any, cluster.UnitSums]:
+        """Per model, the per-person sums of positive ratings (for intervals that count each
+        person once)."""
+        return units.rater_sums(self.store, "model", f)
+
+    def people_by_system_prompt(self, f: Filters = Filters()) -> dict[Any, cluster.UnitSums]:
+        """Per system prompt, the per-person sums of positive ratings."""
+        return units.rater_sums(self.store, "system_prompt", f)
 
     def tags(self, f: Filters = Filters()) -> list[TagCount]:
         """How often each reason tag was given, by the polarity of its rating."""

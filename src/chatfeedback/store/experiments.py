@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select
+from sqlalchemy import case, func, insert, select
 
 from ..errors import ConfigError
 from ..ids import new_id
 from ..stats.cluster import UnitSums
+from .aggregates import _positive
 from .errors import db_errors
+from .filters import Filters
 from .schema import conversations, experiment_events, ratings
 from .stats import day_column
 from .store import Store, as_utc, now
@@ -75,11 +77,9 @@ def record(store: Store, name: str, action: str, *, definition: dict[str, Any] |
 
 
 def _value(metric: str) -> Any:
-    """A rating's value under ``metric``: 1/0 positive (thumbs up; faces, stars 4-5), or its
-    0-1 score."""
+    """A rating's value under ``metric``: 1/0 positive (scales.POLARITY), or its 0-1 score."""
     if metric == "positive_share":
-        return case((and_(ratings.c.scale == "thumbs", ratings.c.value == 1), 1.0),
-                    (and_(ratings.c.scale != "thumbs", ratings.c.value >= 4), 1.0), else_=0.0)
+        return _positive(ratings) * 1.0
     if metric == "mean_score":
         return ratings.c.score
     raise ConfigError(f"unknown metric '{metric}' (use {' or '.join(METRICS)})")
@@ -154,6 +154,26 @@ def daily_unit_sums(store: Store, name: str, metric: str) -> list[tuple[date, st
             sums[i] += float(v or 0)
         out.append((_date(row[0]), row[1], UnitSums(int(sums[0]), *sums[1:])))
     return out
+
+
+@db_errors
+def rater_sums(store: Store, by: str, f: Filters, metric: str = "positive_share"
+               ) -> dict[Any, UnitSums]:
+    """Per model (``by="model"``) or system prompt (``"system_prompt"``), the per-unit sums
+    of the ratings that pass ``f``, with the person who rated as the unit (the rater; a
+    conversation when nobody is known): the dashboard's observational comparisons."""
+    value = _value(metric)
+    key = ratings.c[by]
+    unit = func.coalesce(ratings.c.rater, ratings.c.conversation_id)
+    u = (select(key.label("key"), func.count().label("n"), func.sum(value).label("y"),
+                func.sum(value * value).label("sq"))
+         .where(*f.rated()).group_by(key, unit).subquery())
+    query = (select(u.c.key, func.count(), func.sum(u.c.n), func.sum(u.c.y),
+                    func.sum(u.c.y * u.c.y), func.sum(u.c.n * u.c.n), func.sum(u.c.n * u.c.y),
+                    func.sum(u.c.sq)).group_by(u.c.key))
+    with store.engine.connect() as conn:
+        return {r[0] or None: UnitSums(int(r[1]), *(float(v) for v in r[2:]))
+                for r in conn.execute(query)}
 
 
 def _date(value: Any) -> date:

@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from .. import scales
-from ..analytics import Analytics, Filters, Group, LowRated, TagCount, Totals, compare
+from ..analytics import Analytics, Filters, Group, LowRated, TagCount, Totals, compare_people
+from ..stats import cluster
 from .context import service
 
 CACHE_SECONDS = 30
@@ -27,6 +28,8 @@ class Figures:
     prompts: list[Group]
     tags: list[TagCount]
     lowest: list[LowRated]
+    model_people: dict[object, cluster.UnitSums]
+    prompt_people: dict[object, cluster.UnitSums]
 
 
 def _analytics() -> Analytics:
@@ -47,7 +50,8 @@ def _figures(database: str, filters: Filters, period: str, with_comment: bool) -
     a = _analytics()
     return Figures(a.totals(filters), a.over_time(filters, period), a.by_model(filters),
                    a.by_system_prompt(filters), a.tags(filters),
-                   a.lowest_rated(filters, with_comment=with_comment))
+                   a.lowest_rated(filters, with_comment=with_comment),
+                   a.people_by_model(filters), a.people_by_system_prompt(filters))
 
 
 def _pct(value: float | None) -> str:
@@ -121,10 +125,17 @@ def time_chart(groups: list[Group]) -> None:
     st.caption("Bands: 95 % Wilson intervals. Narrow bands need many ratings per period.")
 
 
-def group_table(groups: list[Group], name: str, label: dict[object, str]) -> None:
+def _per_person(sums: cluster.UnitSums | None) -> str:
+    ci = None if sums is None else cluster.ratio(sums).ci
+    return "–" if ci is None else f"{ci[0]:.1%} – {ci[1]:.1%}"
+
+
+def group_table(groups: list[Group], name: str, label: dict[object, str],
+                people: dict[object, cluster.UnitSums]) -> None:
     st.dataframe(pd.DataFrame([{
-        name: label[g.key], "Ratings": g.rated, "Positive": g.share,
-        "95 % interval": _interval(g), "Negative": g.negative,
+        name: label[g.key], "Ratings": g.rated,
+        "People": people[g.key].units if g.key in people else 0, "Positive": g.share,
+        "95 % interval": _per_person(people.get(g.key)), "Negative": g.negative,
         "Mean score (0-1)": g.mean_score} for g in groups]),
         hide_index=True, width="stretch",
         column_config={"Positive": st.column_config.NumberColumn(format="percent"),
@@ -132,12 +143,15 @@ def group_table(groups: list[Group], name: str, label: dict[object, str]) -> Non
 
 
 def comparison(title: str, groups: list[Group], name: str, label: dict[object, str],
-               key: str) -> None:
+               key: str, people: dict[object, cluster.UnitSums]) -> None:
     st.subheader(title)
+    st.caption("Observational: people chose these. Intervals count each person (rater) "
+               "once, however many answers they rated; only a randomized experiment "
+               "(the Experiments page) says which is better.")
     if not groups:
         st.info("No ratings in this range.")
         return
-    group_table(groups, name, label)
+    group_table(groups, name, label, people)
     if len(groups) < 2:
         st.caption(f"Only one {name.lower()} has ratings: nothing to compare.")
         return
@@ -150,8 +164,8 @@ def comparison(title: str, groups: list[Group], name: str, label: dict[object, s
     if a == b:
         st.caption("Pick two different ones to compare.")
         return
-    ga, gb = (next(g for g in groups if g.key == k) for k in (a, b))
-    verdict = compare(label[a], ga.positive, ga.rated, label[b], gb.positive, gb.rated)
+    empty = cluster.UnitSums(0, 0, 0, 0, 0, 0, 0)
+    verdict = compare_people(label[a], people.get(a, empty), label[b], people.get(b, empty))
     box = st.warning if verdict.small_sample else st.success if verdict.significant else st.info
     box(verdict.text)
 
@@ -210,9 +224,10 @@ def render() -> None:
                    "put every scale on 0 (worst) to 1 (best).")
     time_chart(fig.over_time)
     comparison("Models", fig.models, "Model", {g.key: str(g.key) for g in fig.models},
-               "dash_cmp_model")
+               "dash_cmp_model", fig.model_people)
     prompt_labels = {g.key: _prompt_label(g.key) for g in fig.prompts}  # quoted, shortened
-    comparison("System prompts", fig.prompts, "System prompt", prompt_labels, "dash_cmp_prompt")
+    comparison("System prompts", fig.prompts, "System prompt", prompt_labels, "dash_cmp_prompt",
+               fig.prompt_people)
     tags_chart(fig.tags)
     lowest_table(fig.lowest)
 
