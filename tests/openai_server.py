@@ -42,6 +42,8 @@ class Script:
     drop: bool = False            # close the socket after the text, mid chunked body
     hang: float = 0.0             # seconds of silence after the text (a read timeout)
     content_type: str = "text/event-stream"
+    gate: threading.Event | None = None  # after gate_after chunks, wait (60 s at most) for
+    gate_after: int = 1                  # it; -1: before the response headers
 
     def chunks(self) -> list[str]:
         if isinstance(self.text, list):
@@ -171,6 +173,8 @@ class OpenAIServer:
                 self._chunk(f"data: {json.dumps(payload)}\n\n")
 
             def _respond(self, script: Script, body: dict[str, Any]) -> None:
+                if script.gate is not None and script.gate_after < 0:
+                    script.gate.wait(60)
                 if script.first_delay:
                     time.sleep(script.first_delay)
                 if script.status != 200:
@@ -190,6 +194,8 @@ class OpenAIServer:
                     if script.first_token_delay:
                         time.sleep(script.first_token_delay)
                     for i, piece in enumerate(script.chunks()):
+                        if script.gate is not None and i == script.gate_after:
+                            script.gate.wait(60)
                         if i and script.delay:
                             time.sleep(script.delay)
                         self._event({**base, "choices": [{"index": 0, "delta": {

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -109,13 +111,23 @@ def test_failed_turns_are_left_out_and_roles_alternate(make_service, openai_serv
         {"role": "user", "content": "two"}]
 
 
+def database_files(path: str) -> dict[str, bytes]:
+    """Every file of a SQLite database: the main file, its -wal and -shm."""
+    folder = Path(path).parent
+    return {f.name: f.read_bytes() for f in folder.iterdir()
+            if f.name.startswith(Path(path).name)}
+
+
 def test_key_and_header_values_are_sent_but_never_stored(make_service, openai_server,
-                                                         monkeypatch, store):
+                                                         monkeypatch, caplog):
+    """Not in the database's files (the -wal, where SQLite first writes, before and after a
+    checkpoint), not in an export, not in anything logged (the SDK's debug log included)."""
     monkeypatch.setenv("TEST_LLM_KEY", "sk-secret-value-123")
     openai_server.api_key = "sk-secret-value-123"
     service = make_service(model_entry(openai_server.base_url, api_key_env="TEST_LLM_KEY",
                                        headers={"X-Tenant": "tenant-token-456"}))
-    _, reply, _ = ask(service, "hi")
+    with caplog.at_level(logging.DEBUG):
+        _, reply, _ = ask(service, "marker-prompt-789")
     assert reply.message.status == "complete"
     sent = openai_server.requests[-1].headers
     assert sent["authorization"] == "Bearer sk-secret-value-123"
@@ -128,8 +140,19 @@ def test_key_and_header_values_are_sent_but_never_stored(make_service, openai_se
     write_csv(rows, out)
     dumped = out.getvalue() + json.dumps(rows, default=str)
     assert "sk-secret-value-123" not in dumped and "tenant-token-456" not in dumped
-    with open(service.store.engine.url.database, "rb") as db:
-        assert b"sk-secret-value-123" not in db.read()
+    assert caplog.records and "sk-secret-value-123" not in caplog.text
+    assert "tenant-token-456" not in caplog.text
+
+    path = service.store.engine.url.database
+    before = database_files(path)
+    assert f"{Path(path).name}-wal" in before  # WAL mode: the rows are in the -wal first
+    assert any(b"marker-prompt-789" in data for data in before.values())  # we read them
+    with service.store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    after = database_files(path)
+    assert b"marker-prompt-789" in after[Path(path).name]  # now in the main file
+    for data in (*before.values(), *after.values()):
+        assert b"sk-secret-value-123" not in data and b"tenant-token-456" not in data
 
 
 def test_a_rejected_key_is_not_repeated_in_the_message(make_service, openai_server,
@@ -243,7 +266,8 @@ def test_connect_timeout(make_service):
         service = make_service(model_entry(server.base_url, connect_timeout=0.3))
         started = time.monotonic()
         _, reply, _ = ask(service, "hello?")
-        assert time.monotonic() - started < 5
+        # 0.3 s, not the default 10 s: a ceiling with room for a busy machine
+        assert time.monotonic() - started < 8
     finally:
         server.close()
     assert reply.message.error == (f"The model server at {url} did not accept the "
@@ -283,27 +307,30 @@ def test_close_mid_stream_closes_the_connection(make_service, openai_server):
     assert again.message.status == "complete"
 
 
-@pytest.mark.parametrize("silence", [{"first_delay": 3.0}, {"first_token_delay": 3.0}],
+@pytest.mark.parametrize("silence", ["before", "after"],
                          ids=["before-headers", "before-first-token"])
 def test_stop_acts_while_the_model_is_silent(make_service, openai_server, silence):
     """A stop before the first token ends the answer at once; the connection is closed
     when the server's first byte arrives (a blocked read cannot be cut from elsewhere)."""
+    speak = threading.Event()  # the model stays silent until the test has seen the stop
     openai_server.reply(Script(text=["late ", "words ", "after ", "a ", "while"], delay=0.3,
-                               **silence))
+                               gate=speak, gate_after=-1 if silence == "before" else 0))
     service = make_service(model_entry(openai_server.base_url))
     turn = service.send(None, "slow")
     reply = service.reply(turn.answer)
     threading.Timer(0.3, reply.stop).start()
-    started = time.monotonic()
-    assert list(reply) == []
-    assert time.monotonic() - started < 1.5  # not the 3 s of silence
+    try:
+        assert list(reply) == []  # ended by the stop while the model was silent
+    finally:
+        speak.set()
     answer = service.store.message(turn.answer.id)
     assert (answer.status, answer.content, answer.ttft_ms) == ("stopped", "", None)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while openai_server.abandoned == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert openai_server.abandoned == 1
-    time.sleep(0.5)
+    for pump in [t for t in threading.enumerate() if t.name == f"stream-{turn.answer.id}"]:
+        pump.join(30)  # the reading thread has ended: nothing can come late
     assert service.store.message(turn.answer.id).content == ""  # nothing late is saved
 
 
@@ -311,15 +338,16 @@ def test_a_stop_closes_the_connection_at_the_next_chunk_even_without_text(make_s
                                                                          openai_server):
     """A server that sends chunks without text (hidden reasoning, keep-alives) for 4 s is
     cut at its next chunk, not at its first text."""
-    openai_server.reply(Script(text=[""] * 20 + ["text"], delay=0.2))
+    openai_server.reply(Script(text=[""] * 150 + ["text"], delay=0.2))  # 30 s of no text
     service = make_service(model_entry(openai_server.base_url))
     reply = service.reply(service.send(None, "think").answer)
     threading.Timer(0.3, reply.stop).start()
     assert list(reply) == [] and reply.message.status == "stopped"
     stopped = time.monotonic()
-    while openai_server.abandoned == 0 and time.monotonic() - stopped < 10:
+    while openai_server.abandoned == 0 and time.monotonic() - stopped < 30:
         time.sleep(0.05)
-    assert openai_server.abandoned == 1 and time.monotonic() - stopped < 2
+    # at a chunk 0.2 s after the stop, not at the text 30 s later (room for a busy machine)
+    assert openai_server.abandoned == 1 and time.monotonic() - stopped < 15
 
 
 def test_pieces_give_the_reader_control_while_the_model_is_silent(make_service,

@@ -16,30 +16,49 @@ pytestmark = pytest.mark.all_databases
 
 
 class Thinking(Backend):
-    """Silent for a while (a model thinking or queued), then answers."""
+    """Silent until the test lets it answer (a model thinking or queued)."""
 
     options: ClassVar = {"delay": (int, float)}
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.answer = threading.Event()
+
     def stream(self, messages, generation):
-        time.sleep(2.4)
+        assert self.answer.wait(60), "the test never let the model answer"
         yield "done"
+
+
+def wait_for(read, ready, timeout: float = 30):
+    """``read()`` again until ``ready(value)``; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not ready(value := read()):
+        assert time.monotonic() < deadline, value
+        time.sleep(0.05)
+    return value
 
 
 def test_a_silent_model_is_still_saved_every_second(make_service):
     svc = make_service()
-    svc._backends["echo"] = Thinking(svc.settings.model("echo"))
+    thinking = Thinking(svc.settings.model("echo"))
+    svc._backends["echo"] = thinking
     turn = svc.send(None, "think hard")
     reply = svc.reply(turn.answer)
     worker = threading.Thread(target=lambda: list(reply))
     worker.start()
-    time.sleep(2.1)
-    during = svc.store.message(turn.answer.id)
-    worker.join()
-    assert during.status == "streaming"
-    assert during.updated_at - turn.answer.created_at >= timedelta(seconds=1.5)
+    try:  # saved again and again although the model has said nothing yet
+        during = wait_for(lambda: svc.store.message(turn.answer.id),
+                          lambda m: m.updated_at - turn.answer.created_at
+                          >= timedelta(seconds=1.5))
+        assert (during.status, during.content) == ("streaming", "")
+    finally:
+        thinking.answer.set()
+        worker.join(60)
     final = svc.store.message(turn.answer.id)
     assert (final.status, final.content) == ("complete", "done")
-    time.sleep(1.2)  # the periodic saver has stopped: nothing overwrites the final save
+    for saver in [t for t in threading.enumerate() if t.name == f"save-{turn.answer.id}"]:
+        saver.join(60)  # the periodic saver has ended: nothing overwrites the final save
+        assert not saver.is_alive()
     assert svc.store.message(turn.answer.id) == final
 
 
