@@ -205,8 +205,14 @@ http {{
             req = urllib.request.Request(self.url + f"_stcore/health?probe={key}",
                                          headers={"Cookie": f"chatfeedback_route={key}"})
             urllib.request.urlopen(req, timeout=5).read()
-        time.sleep(0.2)  # the access log is written after the response
-        for key, upstream, _ in self.routes():
-            if upstream.endswith(f":{replica_port}") and key.startswith("probe"):
-                return key
+        deadline = time.monotonic() + 30  # the access log is written after each response
+        while time.monotonic() < deadline:
+            logged = [(key, upstream) for key, upstream, _ in self.routes()
+                      if key.startswith("probe")]
+            for key, upstream in logged:
+                if upstream.endswith(f":{replica_port}"):
+                    return key
+            if len(logged) >= tries:
+                break
+            time.sleep(0.1)
         raise RuntimeError(f"no route cookie leads to port {replica_port}")

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 
 from playwright.sync_api import expect
 
+from ..openai_server import OpenAIServer, Script
 from ..support import VENV_BIN, Server, send_prompt, wait_for_app, write_config
+from ..test_openai_backend import model_entry
 
 
 def test_ratings_survive_reload_and_sigkill(page, tmp_path, db_url):
@@ -80,33 +84,60 @@ def test_html_is_shown_as_text_and_not_found(page, tmp_path, db_url):
 
 
 def test_rating_click_does_not_cut_a_streaming_answer(page, tmp_path, db_url):
-    config = write_config(tmp_path / "c.toml",
-                          '[[models]]\nname = "slow"\nbackend = "echo"\ndelay = 0.05\n')
-    server = Server(db_url, config).start()
-    try:
-        page.goto(server.url)
-        wait_for_app(page)
-        send_prompt(page, "a")
-        box = page.get_by_test_id("stChatInputTextArea")
-        box.fill("a long prompt so that the answer takes a few seconds to stream out")
-        box.press("Enter")
-        page.wait_for_timeout(800)  # the second answer is streaming now
-        first = page.get_by_test_id("stChatMessage").nth(1)
-        first.get_by_role("radio", name="Thumbs down").click()
-        wait_for_app(page)
-        last = page.get_by_test_id("stChatMessage").nth(3)
-        expect(last).to_contain_text("takes a few seconds to stream out\" ...interesting.",
-                                     timeout=20_000)
-        active = first.get_by_test_id("stFeedbackButtonActive")
-        expect(active).to_have_accessible_name("Thumbs down")
-        # The click's fragment run waits for the streaming run to end; locked (disabled)
-        # is the server's word that the rating is saved.
-        expect(active).to_be_disabled()
-    finally:
-        server.stop()
+    """The model holds the second answer after two words (an event the test opens), so the
+    answer is certainly still streaming when the click on the first answer's rating leaves
+    the browser (its websocket frame is seen) and until the test lets the model go on."""
+    frames: list[float] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: frames.append(
+        time.monotonic())))
+    go_on = threading.Event()
+    with OpenAIServer() as model:
+        model.reply(Script(text="A first answer."),
+                    Script(text="The second answer streams on and on and ends here.",
+                           gate=go_on, gate_after=2))
+        config = write_config(tmp_path / "c.toml", model_entry(model.base_url, name="m"))
+        server = Server(db_url, config).start()
+        try:
+            page.goto(server.url)
+            wait_for_app(page)
+            send_prompt(page, "a")
+            box = page.get_by_test_id("stChatInputTextArea")
+            box.fill("b")
+            box.press("Enter")
+            last = page.get_by_test_id("stChatMessage").nth(3)
+            expect(last).to_contain_text("The second")  # streaming, held by the model
+            first = page.get_by_test_id("stChatMessage").nth(1)
+            clicked = time.monotonic()
+            first.get_by_role("radio", name="Thumbs down").click()
+            deadline = time.monotonic() + 30
+            while not [t for t in frames if t >= clicked]:  # the click left the browser
+                assert time.monotonic() < deadline, "no websocket frame after the click"
+                page.wait_for_timeout(50)
+            assert newest_answer(db_url).status == "streaming"  # still, when it left
+            expect(last).not_to_contain_text("ends here.")
+            go_on.set()
+            expect(last).to_contain_text("The second answer streams on and on and ends here.",
+                                         timeout=30_000)
+            active = first.get_by_test_id("stFeedbackButtonActive")
+            expect(active).to_have_accessible_name("Thumbs down")
+            # The click's fragment run waits for the streaming run to end; locked
+            # (disabled) is the server's word that the rating is saved.
+            expect(active).to_be_disabled()
+        finally:
+            go_on.set()
+            server.stop()
     from chatfeedback.store import Store
     store = Store.open(db_url)
     conv = store.list_conversations()[0]
     msgs = store.messages(conv.id)
-    assert msgs[3].status == "complete" and msgs[3].content.endswith("...interesting.")
+    assert msgs[3].status == "complete" and msgs[3].content.endswith("ends here.")
     assert store.ratings(conv.id)[msgs[1].id].value == 0
+
+
+def newest_answer(db_url: str):
+    from chatfeedback.store import Store
+    store = Store.open(db_url)
+    try:
+        return store.messages(store.list_conversations()[0].id)[-1]
+    finally:
+        store.close()

@@ -3,6 +3,7 @@ begun on one is continued and rated on the other, and each sees the other's rati
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,7 +12,9 @@ from playwright.sync_api import expect
 
 from chatfeedback.store import Store
 
+from ..openai_server import Script
 from ..support import NGINX_SITE, Nginx, Server, send_prompt, wait_for_app, write_config
+from ..test_openai_backend import model_entry
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -28,9 +31,12 @@ def open_via(browser, nginx: Nginx, route: str):
     return page
 
 
-def test_two_replicas_behind_nginx(browser, tmp_path, pg_url):
+def test_two_replicas_behind_nginx(browser, tmp_path, pg_url, openai_server):
+    go_on = threading.Event()  # the first answer waits after its first words until then
+    openai_server.reply(Script(text="An answer begun on replica one and finished later.",
+                               gate=go_on, gate_after=3))
     config = write_config(tmp_path / "c.toml", '[feedback]\nmode = "changeable"\n'
-                          '[[models]]\nname = "slow"\nbackend = "echo"\ndelay = 0.04\n')
+                          + model_entry(openai_server.base_url, name="m"))
     replicas = [Server(pg_url, config, log=tmp_path / f"replica{i}.log") for i in (1, 2)]
     with ThreadPoolExecutor(2) as pool:  # both start at once on a blank database
         list(pool.map(lambda s: s.start(), replicas))
@@ -44,8 +50,7 @@ def test_two_replicas_behind_nginx(browser, tmp_path, pg_url):
             tab.goto(nginx.url)
             wait_for_app(tab)
         box = alice.get_by_test_id("stChatInputTextArea")
-        box.fill("begun on replica one, with an answer that takes a few seconds to write "
-                 "because it is long enough to stream for five seconds or so")
+        box.fill("begun on replica one")
         box.press("Enter")
         alice.wait_for_url("**?c=*")
 
@@ -54,9 +59,11 @@ def test_two_replicas_behind_nginx(browser, tmp_path, pg_url):
         # saves it every second).
         bob.goto(alice.url)
         watched = bob.get_by_test_id("stChatMessage").nth(1)
-        expect(watched).to_contain_text("Still being written", timeout=10_000)
-        expect(watched).to_contain_text("five seconds or so\" ...interesting.",
-                                        timeout=20_000)
+        expect(watched).to_contain_text("Still being written", timeout=30_000)
+        expect(watched).to_contain_text("An answer begun")
+        go_on.set()
+        expect(watched).to_contain_text("begun on replica one and finished later.",
+                                        timeout=30_000)
         expect(watched).not_to_contain_text("Still being written")
         expect(watched).not_to_contain_text("interrupted")
 
@@ -96,12 +103,18 @@ def test_two_replicas_behind_nginx(browser, tmp_path, pg_url):
                    for p in (alice, bob)]
         alice.context.close()
         bob.context.close()
-        time.sleep(0.5)
-        streams = {(route, upstream) for route, upstream, path in nginx.routes()
-                   if path.startswith("/_stcore/stream")}
+        deadline = time.monotonic() + 30
+        while True:  # nginx logs a websocket when it closes
+            streams = {(route, upstream) for route, upstream, path in nginx.routes()
+                       if path.startswith("/_stcore/stream")}
+            if set(cookies) <= {route for route, _ in streams}:
+                break
+            assert time.monotonic() < deadline, streams
+            time.sleep(0.1)
         for cookie, replica in zip(cookies, replicas):
             assert {u for r, u in streams if r == cookie} == {f"127.0.0.1:{replica.port}"}
     finally:
+        go_on.set()
         nginx.stop()
         for replica in replicas:
             replica.stop()
