@@ -292,7 +292,8 @@ def _stored_columns(table: Table, columns: Columns) -> dict[str, Any]:
     one value; a column given twice (created_at, updated_at) is converted once."""
     out: dict[str, Any] = {}
     stored: dict[tuple[int, type], list[Any]] = {}
-    for name, values in columns.items():
+    # In the table's order: the statement compiled from them lists them so.
+    for name, values in sorted(columns.items(), key=lambda item: _position(table, item[0])):
         type_ = table.c[name].type
         if isinstance(values, (list, np.ndarray)):
             key = (id(values), type(type_))
@@ -302,6 +303,10 @@ def _stored_columns(table: Table, columns: Columns) -> dict[str, Any]:
         else:
             out[name] = _stored_column(type_, [values])[0]
     return out
+
+
+def _position(table: Table, name: str) -> int:
+    return list(table.columns.keys()).index(name)
 
 
 class _SQLiteWriter(_Writer):
