@@ -1,9 +1,14 @@
-"""The history sent to the model: which earlier turns go, so that roles always alternate."""
+"""The rule for what an answer's request contains: which earlier turns go, so that roles
+always alternate (history.py; the Store keeps its result with each answer)."""
 
 from __future__ import annotations
 
-from chatfeedback.chat import history_for
+from chatfeedback.history import context, contexts, request
 from chatfeedback.store import Message
+
+
+def history_for(answer: Message, messages: list[Message]) -> list[dict[str, str]]:
+    return request(answer.system_prompt, ((m.role, m.content) for m in context(answer, messages)))
 
 
 def conversation(*turns: tuple[str, str, str] | tuple[str, str, str, str]) -> list[Message]:
@@ -66,3 +71,18 @@ def test_roles_alternate_whatever_failed():
     roles = [r for r, _ in sent(conversation(*turns, ("now", "", "streaming")))]
     assert roles == ["user", "assistant"] * (len(roles) // 2) + ["user"]
     assert len(roles) > 1
+
+
+def test_one_pass_gives_every_version_its_own_context():
+    """Over a whole conversation with every version, each answer gets what it would be
+    sent on its own; versions of one turn never see each other, and only the selected
+    version of an earlier turn is sent."""
+    messages = conversation(("one", "Fine.", "complete"), ("two", "Good.", "complete"),
+                            ("three", "", "streaming"))
+    first = Message("a0v2", "c", "u0", 0, "assistant", "Better.", version=2, selected=False)
+    everything = messages[:2] + [first] + messages[2:]
+    found = {answer.id: [m.id for m in sent] for answer, sent in contexts(everything)}
+    assert found == {"a0": ["u0"], "a0v2": ["u0"], "a1": ["u0", "a0", "u1"],
+                     "a2": ["u0", "a0", "u1", "a1", "u2"]}
+    for answer, sent in contexts(everything):
+        assert sent == context(answer, [m for m in everything if m.selected])

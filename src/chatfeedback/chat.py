@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from . import history
 from .backends import Backend, Generation, build_backend, validate_models
 from .config import ModelConfig, Settings
 from .errors import BackendError, ChatfeedbackError, FeedbackError
@@ -29,40 +30,6 @@ class Turn:
     conversation: Conversation
     prompt: Message
     answer: Message   # saved with status "streaming" until the Reply is consumed
-
-
-USABLE = ("complete", "stopped")  # answers that later turns are built on
-
-
-def history_for(answer: Message, messages: list[Message]) -> list[dict[str, str]]:
-    """What the model is sent for ``answer``: its system prompt, the earlier exchanges and
-    the prompt, so that roles alternate user/assistant as strict chat templates require
-    (vLLM's, Mistral's). An earlier turn is sent only when its selected answer is usable:
-    complete, or stopped (the person saw the text and moved on), with some text. A turn
-    whose answer failed (an error, an interruption by a crash), is still streaming or is
-    empty is left out entirely, prompt included: a failed answer's partial text was never
-    accepted, and its prompt alone would make two user turns in a row. System messages
-    (e.g. imported ones) are kept where they stand; an answer without a prompt (an imported
-    greeting) is left out. ``messages`` is the conversation as shown (store.messages)."""
-    sent: list[dict[str, str]] = []
-    if answer.system_prompt:
-        sent.append({"role": "system", "content": answer.system_prompt})
-    prompts: dict[str, Message] = {}
-    for message in messages:
-        if message.turn > answer.turn:
-            break
-        if message.role == "system":
-            sent.append({"role": "system", "content": message.content})
-        elif message.role == "user":
-            if message.id == answer.parent_id:
-                sent.append({"role": "user", "content": message.content})
-            else:
-                prompts[message.id] = message
-        elif message.turn < answer.turn and message.parent_id in prompts \
-                and message.status in USABLE and message.content.strip():
-            sent.append({"role": "user", "content": prompts.pop(message.parent_id).content})
-            sent.append({"role": "assistant", "content": message.content})
-    return sent
 
 
 class Reply:
@@ -330,8 +297,10 @@ class ChatService:
         return Reply(self, answer, self.history(answer), self.backend(model.name, arm))
 
     def history(self, answer: Message) -> list[dict[str, str]]:
-        """What the model is sent for ``answer`` (see :func:`history_for`)."""
-        return history_for(answer, self.store.messages(answer.conversation_id))
+        """What the model is sent for ``answer``: its system prompt and the context the
+        Store kept when the answer was started (the rule is history.contexts)."""
+        return history.request(answer.system_prompt,
+                               ((m.role, m.content) for m in self.store.context(answer.id)))
 
     def recover_stale(self, messages: list[Message]) -> list[Message]:
         """``messages`` with each answer still marked streaming but not saved for

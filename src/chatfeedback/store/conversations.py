@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from .. import history
 from ..errors import NotFound
 from ..ids import new_id
-from . import stats
+from . import context, stats
 from .engine import Connected, now
 from .errors import db_errors
-from .records import Conversation, to_conversation
+from .records import Conversation, Message, to_conversation
 from .schema import conversations, messages
 
 ANYONE = object()  # owner filter meaning "do not filter by owner"
@@ -101,6 +102,11 @@ class Conversations(Connected):
                     busy = True
             row["turn"] = turn
             rows.append(row)
+        # What each answer would have been sent (one pass of the rule over the whole log).
+        found = history.contexts([Message(**row) for row in rows])
+        stored = {answer.id: context.encode(sent) for answer, sent in found}
+        for row in rows:
+            row["context_from"], row["context"] = stored.get(row["id"], (None, None))
         first_prompt = next((c for r, c in messages_in if r == "user"), "")
         conv = dict(id=conv_id, owner=owner, title=title or title_for(first_prompt),
                     model=model, source=source, training_consent=False, meta=meta,

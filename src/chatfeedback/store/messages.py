@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
+from .. import history
 from ..errors import NotFound
 from ..ids import new_id
-from . import queries, stats
+from . import context, queries, stats
 from .conversations import title_for
 from .engine import Connected, now
 from .errors import db_errors
@@ -54,7 +55,10 @@ class Messages(Connected):
             row = dict(id=new_id(), conversation_id=conversation_id, parent_id=parent_id,
                        turn=turn, role=role, content=content, version=version, selected=True,
                        status=status, created_at=when, updated_at=when, **answer)
-            conn.execute(insert(messages).values(row))
+            stored = dict(row)
+            if role == "assistant":  # its context, in the transaction that adds it
+                stored["context_from"], stored["context"] = _new_context(conn, Message(**row))
+            conn.execute(insert(messages).values(stored))
             if role == "assistant":
                 stats.count_answers(conn, when, answer.get("model"), answers=1)
             touch: dict[str, Any] = {"updated_at": when}
@@ -63,6 +67,31 @@ class Messages(Connected):
             conn.execute(update(conversations).where(conversations.c.id == conversation_id)
                          .values(touch))
         return Message(**row)
+
+    @db_errors
+    def context(self, answer_id: str) -> list[Message]:
+        """What the answer's request contained, besides its system prompt: the messages
+        stored as its context when it was started (see history.py), in order."""
+        found = self.contexts([answer_id])
+        if answer_id not in found:
+            raise NotFound("Message not found")
+        return found[answer_id]
+
+    @db_errors
+    def contexts(self, answer_ids: Iterable[str]) -> dict[str, list[Message]]:
+        """:meth:`context` of many answers at once (one read of their conversations), by
+        answer id; an id that is not an answer is missing from the result."""
+        ids = list(answer_ids)
+        if not ids:
+            return {}
+        owners = select(messages.c.conversation_id).where(messages.c.id.in_(ids))
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(messages).where(messages.c.conversation_id.in_(owners))
+                                ).mappings().all()
+        by_id = {r["id"]: r for r in rows}
+        chains = context.chains(rows)
+        return {answer_id: [to_message(by_id[m]) for m in context.resolve(answer_id, chains)]
+                for answer_id in ids if answer_id in chains}
 
     @db_errors
     def update_answer(self, message_id: str, *, content: str | None = None,
@@ -171,6 +200,16 @@ class Messages(Connected):
             result = conn.execute(update(messages).where(where).values(
                 status="error", error="interrupted: the server stopped mid-answer"))
         return result.rowcount or 0
+
+
+def _new_context(conn: Connection, answer: Message) -> tuple[str | None, str]:
+    """The stored form of what ``answer`` (about to be added) is sent: the rule
+    (history.contexts) applied to its conversation as shown now, in the same transaction."""
+    rows = context.conversation_rows(conn, [answer.conversation_id], answer.turn)
+    shown = [to_message(r) for r in rows if r["role"] != "assistant" or r["selected"]]
+    chains = context.chains(rows)
+    return context.encode(history.context(answer, shown),
+                          lambda base: context.resolve(base, chains))
 
 
 def _counter_key(answer: Any) -> tuple[Any, str]:

@@ -82,6 +82,8 @@ def to_conversation(row: Any) -> Conversation:
 
 def to_message(row: Any, siblings: int = 1) -> Message:
     data = dict(row)
+    data.pop("context_from", None)  # read with Store.context, never part of a Message
+    data.pop("context", None)
     for key in ("created_at", "updated_at", "shown_at"):
         data[key] = as_utc(data[key])
     return Message(**data, siblings=siblings)

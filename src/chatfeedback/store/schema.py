@@ -82,6 +82,11 @@ messages = Table(
     Column("shown_at", WHEN, nullable=True),       # first time a person saw it (exposure)
     Column("created_at", WHEN, nullable=False),
     Column("updated_at", WHEN, nullable=False),
+    # An answer's context, what its request contained (see store/context.py): the context
+    # of the earlier answer ``context_from``, then that answer, then the ids in ``context``
+    # (space-separated). Written with the answer row; NULL on prompts and system messages.
+    Column("context_from", ID, nullable=True),
+    Column("context", _Text, nullable=True),
     Index(None, "conversation_id", "turn"),
     Index(None, "parent_id"),
     Index(None, "status"),  # finding answers still streaming (Store.recover_interrupted)
