@@ -6,14 +6,14 @@ All three are conversational (lists of ``{"role", "content"}`` messages):
   [assistant message], "label": bool}``. Thumbs map directly; for faces and stars 4-5 are
   true, 1-2 false and 3 (neutral) is left out.
 * ``dpo``: TRL's preference format, ``{"prompt": [...], "chosen": [assistant message],
-  "rejected": [assistant message]}``, one row per pair of regenerated versions of the same
-  prompt (and system prompt) whose 0-1 scores differ: the higher score is chosen.
+  "rejected": [assistant message]}``, one row per pair of regenerated versions sent the
+  same prompt (system prompt and context) whose 0-1 scores differ: the higher score is chosen.
 * ``sft``: OpenAI's fine-tuning chat format, ``{"messages": [...]}``, one row per
   positively rated answer.
 
-The prompt is what the model was sent for that answer, as ``ChatService.history`` builds
-it: its system prompt first, then each earlier turn (the prompt and the answer shown), then
-the user turn it answers. Only conversations whose owner allowed training use are read;
+The prompt is what the model was sent for that answer: its system prompt, then the context
+stored with the answer when it was started (history.py decides it, store/context.py keeps
+it), never derived again here. Only conversations whose owner allowed training use are read;
 only complete answers with text are exported (a stopped or failed answer is no example).
 """
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from math import ceil, floor
 from typing import Any, TextIO
 
-from .. import scales
-from ..store import Store
+from .. import history, scales
+from ..store import Store, context
 from ..store.filters import Filters
 from ..store.training import count_without_consent, iter_conversations
 
@@ -97,19 +97,18 @@ class _Conversation:
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         self.answers = [r for r in rows if r["role"] == "assistant"]
+        self._by_id = {r["id"]: r for r in rows}
+        self._chains = context.chains(rows)
+
+    def context(self, answer: dict[str, Any]) -> list[str]:
+        """The ids of the messages stored as the answer's context when it was started."""
+        return context.resolve(answer["id"], self._chains)
 
     def prompt(self, answer: dict[str, Any]) -> list[dict[str, str]]:
-        sent = []
-        if answer["system_prompt"]:
-            sent.append(_message("system", answer["system_prompt"]))
-        for row in self.rows:
-            if row["turn"] > answer["turn"]:
-                break
-            if row["role"] == "assistant" and (row["turn"] == answer["turn"]
-                                               or not row["selected"] or not row["content"]):
-                continue
-            sent.append(_message(row["role"], row["content"]))
-        return sent
+        """What the model was sent for ``answer``: its system prompt and stored context."""
+        rows = (self._by_id[i] for i in self.context(answer))
+        return history.request(answer["system_prompt"],
+                               ((r["role"], r["content"]) for r in rows))
 
 
 def _usable(answer: dict[str, Any], summary: Summary) -> bool:
@@ -153,11 +152,14 @@ def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
              summary: Summary) -> Iterator[dict[str, Any]]:
     for rows in conversations:
         conv = _Conversation(rows)
-        groups: dict[tuple[str | None, str | None], list[dict[str, Any]]] = {}
+        # Versions pair up only when they were sent the same prompt: the same system
+        # prompt and the same stored context (an earlier version picked in between, or a
+        # new system prompt, makes another prompt).
+        groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         for answer in conv.answers:
             if _usable(answer, summary):
-                groups.setdefault((answer["parent_id"], answer["system_prompt"]),
-                                  []).append(answer)
+                key = (answer["parent_id"], answer["system_prompt"], *conv.context(answer))
+                groups.setdefault(key, []).append(answer)
         for versions in groups.values():
             for chosen in versions:
                 for rejected in versions:

@@ -20,14 +20,16 @@ from .store import Store
 def iter_conversations(store: Store, filters: Filters = Filters(), *,
                        batch: int = 2000) -> Iterator[list[dict[str, Any]]]:
     """Each conversation with training consent that has a wanted rating: all its messages
-    (every answer version) in order, each answer with its rating and ``wanted`` (True when
-    the rating passes the filters). Streamed: memory holds one conversation at a time."""
+    (every answer version) in order, each answer with its rating, ``wanted`` (True when
+    the rating passes the filters) and its stored context (``context_from``, ``context``:
+    see store/context.py). Streamed: memory holds one conversation at a time."""
     wanted = and_(*filters.rated())
     having = select(ratings.c.conversation_id).where(wanted)
     query = (select(messages.c.id, messages.c.conversation_id, messages.c.parent_id,
                     messages.c.turn, messages.c.role, messages.c.content, messages.c.version,
                     messages.c.selected, messages.c.status, messages.c.model,
-                    messages.c.system_prompt, ratings.c.scale, ratings.c.value,
+                    messages.c.system_prompt, messages.c.context_from, messages.c.context,
+                    ratings.c.scale, ratings.c.value,
                     ratings.c.score, ratings.c.rated_at,
                     case((wanted, literal(True)), else_=literal(False)).label("wanted"))
              .select_from(messages.join(conversations,
