@@ -5,7 +5,7 @@ from __future__ import annotations
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from chatfeedback import ids
+from chatfeedback import history, ids
 from chatfeedback.cli import main
 from chatfeedback.store import Store
 from chatfeedback.store.schema import conversations, messages, rating_tags, ratings
@@ -54,6 +54,31 @@ def test_demo_is_realistic_and_readable(tmp_path):
     history = store.messages(first)
     assert history[0].role == "user" and history[1].role == "assistant"
     assert history[1].siblings >= 1 and history[1].model
+    store.close()
+
+
+def test_demo_answers_carry_the_context_the_rule_gives_them(tmp_path):
+    """Every demo answer (all versions, after failed and stopped turns) has the stored
+    context that history.contexts gives it on its conversation."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    fill(url, seed=5)
+    store = Store.open(url)
+    with store.engine.connect() as conn:
+        answers = conn.execute(select(messages.c.id).where(messages.c.role == "assistant")) \
+            .scalars().all()
+    stored = store.contexts(answers)
+    assert len(stored) == 600
+    shown: dict[str, list] = {}
+    skipped_failed = 0
+    for answer_id in answers:
+        answer = store.message(answer_id)
+        conversation = shown.setdefault(answer.conversation_id,
+                                        store.messages(answer.conversation_id))
+        expected = [m.id for m in history.context(answer, conversation)]
+        assert [m.id for m in stored[answer_id]] == expected
+        skipped_failed += len([m for m in conversation if m.turn < answer.turn
+                               and m.role == "user"]) * 2 + 1 > len(expected)
+    assert skipped_failed > 0  # some contexts leave a failed or empty turn out
     store.close()
 
 

@@ -258,6 +258,8 @@ def _conversations(rng: np.random.Generator, ids: _Ids, k: int, responses: int, 
         rng, ids, clock[answer_at], answer_conv, conv_ids, user_ids[answer_turn],
         turn_no[answer_turn], version, selected, model, prompt, scale, topic, week,
         rated_share)
+    answers.update(_contexts(answers, turns, turn_conv, versions, answer_turn,
+                             user_ids[answer_turn]))
     owner = np.asarray(OWNERS, dtype=object)[rng.integers(0, len(OWNERS), k)]
     return {
         "conversations": dict(
@@ -265,6 +267,24 @@ def _conversations(rng: np.random.Generator, ids: _Ids, k: int, responses: int, 
             source="demo", training_consent=rng.random(k) < 0.6, created_at=began,
             updated_at=updated),
         "messages": [users, answers], **rating_tables}
+
+
+def _contexts(answers: Columns, turns: np.ndarray, turn_conv: np.ndarray,
+              versions: np.ndarray, answer_turn: np.ndarray, prompt_ids: np.ndarray
+              ) -> Columns:
+    """Each answer's stored context (see store/context.py), as history.contexts gives it
+    for these conversations (no system messages; a turn's versions come before the next
+    turn, the last one selected): every earlier turn whose selected answer is usable
+    (not failed, with text), then the prompt. Stored as the latest such answer
+    (``context_from``, whose own context holds the turns before it) and the prompt."""
+    usable = (answers["status"] != "error") & (answers["content"] != "")
+    selected = _before(versions) + versions - 1            # each turn's selected answer
+    usable_turn = np.where(usable[selected], np.arange(len(turn_conv)), -1)
+    latest = np.concatenate(([-1], np.maximum.accumulate(usable_turn)[:-1]))
+    latest = np.where(latest >= _before(turns)[turn_conv], latest, -1)  # same conversation
+    base = latest[answer_turn]
+    ids = answers["id"][selected[np.maximum(base, 0)]]
+    return {"context_from": np.where(base >= 0, ids, None), "context": prompt_ids}
 
 
 def _answers(rng: np.random.Generator, ids: _Ids, when: np.ndarray, conv: np.ndarray,
