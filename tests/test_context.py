@@ -168,9 +168,9 @@ def test_a_long_conversation_stores_each_exchange_once(store):
 
 
 def test_migration_fills_the_context_of_answers_written_before_it(store, db_url):
-    """A database at revision 0008 with a conversation of every kind of turn: after the
-    upgrade each answer's stored context is what the rule gives it on the conversation as
-    it is (the migration's frozen copy agrees with history.contexts)."""
+    """A database from before the stored context (revision 0009) with a conversation of
+    every kind of turn: after the upgrade each answer's stored context is what the rule
+    gives it on the conversation as it is (the migration's copy agrees with history.py)."""
     conv = store.import_conversation([("system", "S"), ("assistant", "Hello!"),
                                       ("user", "one"), ("assistant", "Fine.")], model="m")
     fine = [m for m in store.messages(conv.id) if m.role == "assistant"][-1]
@@ -190,7 +190,7 @@ def test_migration_fills_the_context_of_answers_written_before_it(store, db_url)
     with store.engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0008")
+        command.downgrade(cfg, "0009")
     store.upgrade()
     shown = store.messages(conv.id)
     answers = [v for m in shown if m.role == "user" for v in store.versions(m.id)] + [
