@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .chat import USABLE, ChatService, Reply, Turn
+from .chat import ChatService, Reply, Turn
 from .errors import FeedbackError
+from .history import USABLE
 from .stats import bradley_terry as bt
 from .store import ArenaRound, ArenaVote, Message
 
