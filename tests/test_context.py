@@ -168,7 +168,7 @@ def test_a_long_conversation_stores_each_exchange_once(store):
 
 
 def test_migration_fills_the_context_of_answers_written_before_it(store, db_url):
-    """A database from before the stored context (revision 0010) with a conversation of
+    """A database from before the stored context (revision 0011) with a conversation of
     every kind of turn: after the upgrade each answer's stored context is what the rule
     gives it on the conversation as it is (the migration's copy agrees with history.py)."""
     conv = store.import_conversation([("system", "S"), ("assistant", "Hello!"),
@@ -190,7 +190,7 @@ def test_migration_fills_the_context_of_answers_written_before_it(store, db_url)
     with store.engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0010")
+        command.downgrade(cfg, "0011")
     store.upgrade()
     shown = store.messages(conv.id)
     answers = [v for m in shown if m.role == "user" for v in store.versions(m.id)] + [

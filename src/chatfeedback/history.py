@@ -3,7 +3,7 @@
 The Store applies :func:`contexts` when an answer is started and keeps the result with the
 answer (see store/context.py); the chat sends that stored context, and the training exports
 build their prompts from it, so what a model was sent is written down once and never
-derived again. (Migration 0011 carries a frozen copy of this rule, as migrations must.)
+derived again. (Migration 0012 carries a frozen copy of this rule, as migrations must.)
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ the conversation as it is now: the rule and its stored form are copied below as 
 in chatfeedback.history and chatfeedback.store.context at this revision (a migration never
 imports the application's code, which will change).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
