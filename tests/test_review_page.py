@@ -107,7 +107,9 @@ def test_an_admin_creates_a_queue_and_a_reviewer_judges_it(make_app, store, answ
     first = rs.corrections(store, [answers[0]])[answers[0]]
     assert (first["content"], first["author"]) == ("It is 0 (zero).", "ann@example.org")
     # blind: nothing complete yet, so no agreement and no values of ann's on the page
-    assert "Alpha is not defined yet: 0 complete items" in at.info[-2].value
+    at.radio(key="review_view").set_value("Agreement").run()
+    assert "Alpha is not defined yet: 0 complete items" in at.info[0].value
+    assert not at.expander
 
     # bob judges the first item differently; it is complete, the admin adjudicates
     at = open_page(signed_in(make_app, "bob@example.org", {"queue": "first look"}), "Review")
@@ -117,11 +119,13 @@ def test_an_admin_creates_a_queue_and_a_reviewer_judges_it(make_app, store, answ
     by_key(at.radio, "crit_")[1].set_value("right")
     button(at, "Submit").click().run()
     assert not at.exception, at.exception
+    at.radio(key="review_view").set_value("Agreement").run()
     expanders = [e.label for e in at.expander]
     assert "Item 1: 2, 5" in expanders and "Item 1: too formal, right" in expanders
     assert not by_key(at.selectbox, "final_")  # reviewers do not adjudicate
 
     at = open_page(signed_in(make_app, "lead@example.org", {"queue": "first look"}), "Review")
+    at.radio(key="review_view").set_value("Agreement").run()
     finals = by_key(at.selectbox, "final_correct_")
     assert len(finals) == 1
     finals[0].set_value(4)
@@ -130,6 +134,7 @@ def test_an_admin_creates_a_queue_and_a_reviewer_judges_it(make_app, store, answ
     assert "Item 1: 2, 5 → 4" in [e.label for e in at.expander]
     gold = {(g["criterion"], g["value"], g["source"]) for g in review.iter_gold(queue)}
     assert gold == {("correct", 4, "adjudicated")}
+    at.radio(key="review_view").set_value("Progress").run()
     progress = at.dataframe[0].value
     assert list(progress["Reviewer"]) == ["ann@example.org", "bob@example.org"]  # not lead
 

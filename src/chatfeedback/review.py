@@ -14,10 +14,12 @@ Rules kept here, once:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any
+
+import numpy as np
 
 from .errors import ReviewError
 from .rubric import Criterion, criterion_from_dict
@@ -174,17 +176,21 @@ class Review:
                   widest: int = 20) -> dict[str, ag.Agreement]:
         """Per criterion, over the complete items (the others are still blind): alpha with
         its interval, kappa per pair, the widest disagreements."""
-        rows = sorted(rs.judgement_values(self.store, queue.id, queue.k), key=lambda r: r[2])
-        by_criterion = {name: list(group) for name, group in groupby(rows, key=lambda r: r[2])}
+        rows = rs.judgement_values(self.store, queue.id, queue.k)
+        columns = list(zip(*rows, strict=True)) or [(), (), (), ()]
+        positions = np.asarray(columns[0], dtype=np.int64)
+        reviewers, names, values = (np.asarray(c, dtype=object) for c in columns[1:])
         out = {}
         for criterion in queue.criteria:
-            group = by_criterion.get(criterion.name, [])
-            decode = {str(v): v for v in criterion.domain}
-            out[criterion.name] = ag.agreement(
-                [r[0] for r in group], [r[1] for r in group], [decode[r[3]] for r in group],
-                domain=criterion.domain, level=criterion.level, replicates=replicates,
-                widest=widest)
-        return out
+            mine = names == criterion.name
+            # stored as text: the agreement's domain is the text of each value
+            result = ag.agreement(positions[mine], reviewers[mine], values[mine],
+                                  domain=[str(v) for v in criterion.domain],
+                                  level=criterion.level, replicates=replicates, widest=widest)
+            out[criterion.name] = result
+        ids = rs.item_ids(self.store, queue.id, {d.item for r in out.values() for d in r.widest})
+        return {name: _decoded(result, queue.criterion(name), ids)
+                for name, result in out.items()}
 
     def adjudicate(self, queue: Queue, item_id: str, criterion: str, value: Any,
                    admin: str | None) -> None:
@@ -238,6 +244,15 @@ class Review:
 
     def _criteria_by_queue(self) -> dict[str, dict[str, Criterion]]:
         return {q.name: {c.name: c for c in q.criteria} for q in self.queues()}
+
+
+def _decoded(result: ag.Agreement, criterion: Criterion,
+             ids: Mapping[int, str]) -> ag.Agreement:
+    """The widest disagreements with their item's id and the criterion's own values."""
+    decode = {str(v): v for v in criterion.domain}
+    return replace(result, widest=tuple(
+        replace(d, item=ids[d.item], values=tuple(decode[v] for v in d.values))
+        for d in result.widest))
 
 
 def _decode(criterion: Criterion | None, stored: str) -> Any:

@@ -336,15 +336,40 @@ def item_judgements(store: Store, item_id: str) -> list[dict[str, Any]]:
 
 
 @db_errors
-def judgement_values(store: Store, queue_id: str, k: int) -> list[tuple[str, str, str, str]]:
-    """(item, reviewer, criterion, value) of every judgement of the queue's complete items
-    (done >= k): what agreement is computed on, and what reviewers may see (blind)."""
-    query = (select(judge_t.c.item_id, judge_t.c.reviewer, judge_t.c.criterion,
+def judgement_values(store: Store, queue_id: str, k: int) -> list[tuple[int, str, str, str]]:
+    """(item position, reviewer, criterion, value) of every judgement of the queue's
+    complete items (done >= k): what agreement is computed on, and what reviewers may see
+    (blind). Positions rather than ids: an integer reads and groups faster."""
+    query = (select(items_t.c.position, judge_t.c.reviewer, judge_t.c.criterion,
                     judge_t.c.value)
              .join(items_t, items_t.c.id == judge_t.c.item_id)
              .where(judge_t.c.queue_id == queue_id, items_t.c.done >= k))
     with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+        return _driver_rows(conn, query)
+
+
+def _driver_rows(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
+    """The rows as the driver's own tuples: for 100,000 rows, SQLAlchemy's Row objects cost
+    as much as the query (only for columns that need no result processing)."""
+    compiled = query.compile(dialect=conn.dialect)
+    params: Any = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+@db_errors
+def item_ids(store: Store, queue_id: str, positions: Iterable[int]) -> dict[int, str]:
+    """{position: item id} of some of a queue's items."""
+    query = select(items_t.c.position, items_t.c.id).where(
+        items_t.c.queue_id == queue_id, items_t.c.position.in_(list(positions)))
+    with store.engine.connect() as conn:
+        return dict(conn.execute(query).all())
 
 
 @db_errors

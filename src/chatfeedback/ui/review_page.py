@@ -19,6 +19,7 @@ from .context import actor, is_admin, is_reviewer, service, sign_in_configured
 
 ANY = "any"
 CACHE_SECONDS = 30
+VIEWS = ["Judge", "Progress", "Agreement"]
 THUMBS = {1: ":material/thumb_up: good", 0: ":material/thumb_down: bad"}
 
 
@@ -50,14 +51,17 @@ def render() -> None:
                         key="review_queue")
     st.query_params["queue"] = name
     queue = next(q for q in queues if q.name == name)
-    judge_tab, progress_tab, agreement_tab = st.tabs(["Judge", "Progress", "Agreement"])
-    with judge_tab:
+    # One view at a time, kept across reruns (a tab would fall back to the first one after
+    # every click, and every tab's content would be computed on every run).
+    view = st.radio("View", VIEWS, horizontal=True, key="review_view",
+                    label_visibility="collapsed")
+    if view == "Judge":
         reviewer = who_reviews()
         if reviewer is not None:
             judge(review, queue, reviewer)
-    with progress_tab:
+    elif view == "Progress":
         progress(review, queue)
-    with agreement_tab:
+    else:
         agreement(review, queue, admin)
 
 
