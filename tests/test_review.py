@@ -16,7 +16,7 @@ from chatfeedback.review import QueueFilter, Review
 from chatfeedback.rubric import parse_criteria
 from chatfeedback.store import Store
 from chatfeedback.store import review as rs
-from chatfeedback.store.schema import messages, review_assignments, review_items
+from chatfeedback.store.schema import review_assignments, review_items
 
 pytestmark = pytest.mark.all_databases
 
@@ -277,22 +277,31 @@ def test_two_reviewers_asking_at_the_same_moment(db_url):
     setup.close()
 
 
-def test_the_reviewer_reads_the_conversation_up_to_the_answer(store, review):
+def test_the_reviewer_reads_what_the_answer_was_sent(store, review):
+    """The conversation shown is the answer's stored context: a failed turn before it was
+    not sent (history.py), nor is a later turn; a regenerated version has its own."""
     conv = store.create_conversation()
     u0 = store.add_message(conv.id, "user", "first")
-    a0 = store.add_message(conv.id, "assistant", "one", parent_id=u0.id)
+    store.add_message(conv.id, "assistant", "", parent_id=u0.id, status="error")
     u1 = store.add_message(conv.id, "user", "second")
     a1 = store.add_message(conv.id, "assistant", "two", parent_id=u1.id)
-    store.add_message(conv.id, "assistant", "two again", parent_id=u1.id)  # regenerated
     u2 = store.add_message(conv.id, "user", "third")
-    store.add_message(conv.id, "assistant", "three", parent_id=u2.id)
-    queue = review.create_queue("q", QueueFilter(), k=1)
+    a2 = store.add_message(conv.id, "assistant", "three", parent_id=u2.id)
+    a2b = store.add_message(conv.id, "assistant", "three again", parent_id=u2.id,
+                            system_prompt="Be brief.")
+    queue = review.create_queue("q", QueueFilter(), k=1)  # the failed answer is no item
+    seen = {}
     while (item := review.next_item(queue, "ann")) is not None:
-        if item.message_id == a1.id:
-            break
-        review.skip(item.id, "ann", "later")
-    assert [m.content for m in review.conversation(item)] == ["first", "one", "second", "two"]
-    assert a0.id != a1.id
-    with store.engine.connect() as conn:  # every version is an item of its own
-        assert conn.execute(select(review_items.c.message_id).join(
-            messages, messages.c.id == review_items.c.message_id)).all().__len__() == 4
+        seen[item.message_id] = [m.content for m in review.conversation(item)]
+        review.skip(item.id, "ann", "looked")
+    assert seen == {a1.id: ["second", "two"],
+                    a2.id: ["second", "two", "third", "three"],
+                    a2b.id: ["second", "two", "third", "three again"]}
+    assert review.conversation(review.item(_item_of(store, a2b.id)))[-1].system_prompt \
+        == "Be brief."
+
+
+def _item_of(store, message_id):
+    with store.engine.connect() as conn:
+        return conn.execute(select(review_items.c.id).where(
+            review_items.c.message_id == message_id)).scalar()

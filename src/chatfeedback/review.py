@@ -122,13 +122,10 @@ class Review:
         return _item(rs.item(self.store, item_id))
 
     def conversation(self, item: Item) -> list[Message]:
-        """What the reviewer reads: the conversation up to the item's answer, ending with it
-        (earlier turns as shown in the chat)."""
-        answer = self.store.message(item.message_id)
-        shown = self.store.messages(item.conversation_id)
-        before = [m for m in shown if m.turn < answer.turn
-                  or (m.turn == answer.turn and m.role != "assistant")]
-        return [*before, answer]
+        """What the reviewer reads: the messages the answer's request contained (its stored
+        context, see history.py), then the answer. The system prompt is the answer's
+        ``system_prompt``."""
+        return [*self.store.context(item.message_id), self.store.message(item.message_id)]
 
     def submit(self, queue: Queue, item_id: str, reviewer: str, values: Mapping[str, Any],
                correction: str | None = None) -> None:

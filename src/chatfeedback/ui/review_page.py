@@ -14,8 +14,8 @@ from ..display import plain
 from ..errors import ChatfeedbackError
 from ..review import Queue, QueueFilter, Review
 from ..rubric import Criterion
-from .text import show_text
 from .context import actor, is_admin, is_reviewer, service, sign_in_configured
+from .text import show_text
 
 ANY = "any"
 CACHE_SECONDS = 30
@@ -108,8 +108,12 @@ def judge(review: Review, queue: Queue, reviewer: str) -> None:
     st.caption(f"Item {item.position + 1} of {queue.items:,} · model "
                f"{plain(item.model or 'unknown')}"
                " · other reviewers' values stay hidden until the item is complete")
+    conversation = review.conversation(item)
     with st.container(border=True, key=f"conversation_{item.id}"):
-        for message in review.conversation(item):
+        if conversation[-1].system_prompt:
+            with st.chat_message("system", avatar=":material/settings:"):
+                show_text(conversation[-1].system_prompt)
+        for message in conversation:
             with st.chat_message(message.role):
                 show_text(message.content)
     with st.form(f"judge_{item.id}", border=True):
