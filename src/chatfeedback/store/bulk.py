@@ -360,8 +360,10 @@ class _SQLiteWriter(_Writer):
                 fixed[name] = literal_column(self._literal(values))
         statement = insert(table).values(
             {name: bindparam(name) for name in varying} | fixed)
-        sql = str(statement.compile(dialect=self._dialect))
-        rows = list(zip(*varying.values(), strict=True))
+        compiled = statement.compile(dialect=self._dialect)
+        sql = str(compiled)
+        # the placeholders follow the table's column order, not the order columns came in
+        rows = list(zip(*(varying[name] for name in compiled.positiontup or ()), strict=True))
         return lambda conn: self.raw.executemany(sql, rows)
 
     def _literal(self, stored: Any) -> str:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from chatfeedback.ui import (arena_page, chat_page, dashboard, experiments_page, export_page,
                             heap, internals, review_page, signin)
+from chatfeedback.store import experiments as experiment_log
 from chatfeedback.ui.context import is_admin, is_reviewer, service
 
 heap.freeze_once()  # every page's modules are imported: keep them out of each run's GC
@@ -22,7 +23,7 @@ if len(service().settings.arena.models) >= 2:
 if is_admin():  # pages that show every user's data
     pages.append(st.Page(dashboard.render, title="Dashboard", icon=":material/monitoring:",
                          url_path="dashboard"))
-    if service().settings.experiments:
+    if service().settings.experiments or experiment_log.runs(service().store):
         pages.append(st.Page(experiments_page.render, title="Experiments",
                              icon=":material/science:", url_path="experiments"))
     pages.append(st.Page(export_page.render, title="Export", icon=":material/download:",
