@@ -42,7 +42,7 @@ system-deps:
 	fi
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks harness
 
 bench: $(VENV)/.installed-dev system-deps
 	$(PY) benchmarks/run_all.py

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.stclient import StreamlitSession
-from tests.pgcluster import PostgresServer
-from tests.support import Nginx, Server, write_config
+from harness.pgcluster import PostgresServer
+from harness.support import Nginx, Server, write_config
 
 from chatfeedback.store import Store
 

@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support import CHROMIUM_ARGS, VENV_BIN, Server, chromium_path, write_config
+from harness.support import CHROMIUM_ARGS, VENV_BIN, Server, chromium_path, write_config
 
 from chatfeedback.config import ChatConfig
 

@@ -24,7 +24,7 @@ import openai
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.openai_server import OpenAIServer, Script
+from harness.openai_server import OpenAIServer, Script
 
 from chatfeedback.chat import ChatService
 from chatfeedback.config import ModelConfig, Settings

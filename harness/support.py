@@ -1,0 +1,218 @@
+"""Helpers shared by tests and benchmarks: config files, a running server, a browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+VENV_BIN = Path(sys.executable).parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(path: Path, text: str = "") -> Path:
+    """A settings file; without [[models]] it uses a fast echo model."""
+    if "[[models]]" not in text:
+        text += '\n[[models]]\nname = "echo"\nbackend = "echo"\ndelay = 0.0\n'
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium when present (or $CHATFEEDBACK_CHROMIUM); None = Playwright's own."""
+    explicit = os.environ.get("CHATFEEDBACK_CHROMIUM")
+    if explicit:
+        return explicit
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class Server:
+    """``chatfeedback run`` in a subprocess on a free port."""
+
+    def __init__(self, db_url: str, config: Path | None = None, port: int | None = None,
+                 env: dict[str, str] | None = None, log: Path | None = None) -> None:
+        self.db_url, self.config = db_url, config
+        self.port = port or free_port()
+        self.env = dict(os.environ, **(env or {}))
+        self.env.pop("CHATFEEDBACK_CONFIG", None)
+        self.log_path = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self, timeout: float = 60) -> Server:
+        cmd = [str(VENV_BIN / "chatfeedback"), "run", "--port", str(self.port),
+               "--db", self.db_url]
+        if self.config:
+            cmd += ["--config", str(self.config)]
+        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(self.url + "_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not become healthy")
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no clean shutdown."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@contextmanager
+def running(db_url: str, config: Path | None = None, **kw: object) -> Iterator[Server]:
+    server = Server(db_url, config, **kw).start()  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# ----------------------------------------------------------------- page helpers
+def wait_for_app(page: object, timeout: float = 30_000) -> None:
+    """Wait until the app is connected and no script run is in progress."""
+    page.wait_for_timeout(150)  # type: ignore[attr-defined]
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']") \
+        .wait_for(timeout=timeout)  # type: ignore[attr-defined]
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']") \
+        .wait_for(timeout=timeout)  # type: ignore[attr-defined]
+
+
+def send_prompt(page: object, text: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")  # type: ignore[attr-defined]
+    box.fill(text)
+    box.press("Enter")
+    page.wait_for_timeout(200)  # type: ignore[attr-defined]
+    wait_for_app(page)
+
+
+# ------------------------------------------------------------------ nginx in front
+NGINX_SITE = Path(__file__).resolve().parents[1] / "deploy" / "nginx-chatfeedback.conf"
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if not found:
+        raise RuntimeError("nginx not found: install Debian's 'nginx' package "
+                           "(make system-deps does it as root)")
+    return found
+
+
+class Nginx:
+    """nginx (not a daemon) with deploy/nginx-chatfeedback.conf, its replicas and port
+    replaced, in a temp dir; the access log records each request's route and replica."""
+
+    def __init__(self, workdir: Path, replica_ports: list[int], port: int | None = None) -> None:
+        self.dir, self.port = workdir, port or free_port()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        site = NGINX_SITE.read_text()
+        servers = "".join(f"    server 127.0.0.1:{p};\n" for p in replica_ports)
+        site = site.replace("    server 127.0.0.1:8501;   # one line per `chatfeedback run "
+                            "--port N`\n    server 127.0.0.1:8502;\n", servers)
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        assert servers in site and f"127.0.0.1:{self.port}" in site, "site template changed"
+        (self.dir / "chatfeedback.conf").write_text(site)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (self.dir / "nginx.conf").write_text(f"""{user}worker_processes 1;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    log_format route '$chatfeedback_route $upstream_addr $status $request_uri';
+    access_log {self.dir}/access.log route;
+    client_body_temp_path {self.dir}/body;
+    proxy_temp_path {self.dir}/proxy;
+    fastcgi_temp_path {self.dir}/fastcgi;
+    uwsgi_temp_path {self.dir}/uwsgi;
+    scgi_temp_path {self.dir}/scgi;
+    include {self.dir}/chatfeedback.conf;
+}}
+""")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def command(self, *extra: str) -> list[str]:
+        return [nginx_binary(), "-p", str(self.dir), "-c", str(self.dir / "nginx.conf"),
+                "-e", str(self.dir / "error.log"), *extra]
+
+    def start(self, timeout: float = 20) -> Nginx:
+        subprocess.run(self.command("-t", "-q"), check=True, capture_output=True)
+        self.proc = subprocess.Popen(self.command("-g", "daemon off;"),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nginx exited: " + (self.dir / "error.log").read_text())
+            try:
+                urllib.request.urlopen(self.url + "_stcore/health", timeout=2).read()
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("nginx did not answer")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def routes(self) -> list[tuple[str, str, str]]:
+        """(route cookie, replica address, path) of every request so far."""
+        lines = (self.dir / "access.log").read_text().splitlines()
+        return [(p[0], p[1], p[3]) for p in (line.split(" ") for line in lines) if len(p) >= 4]
+
+    def route_to(self, replica_port: int, tries: int = 64) -> str:
+        """A route cookie value that nginx sends to the replica on ``replica_port``."""
+        for i in range(tries):
+            key = f"probe{i}"
+            req = urllib.request.Request(self.url + f"_stcore/health?probe={key}",
+                                         headers={"Cookie": f"chatfeedback_route={key}"})
+            urllib.request.urlopen(req, timeout=5).read()
+        deadline = time.monotonic() + 30  # the access log is written after each response
+        while time.monotonic() < deadline:
+            logged = [(key, upstream) for key, upstream, _ in self.routes()
+                      if key.startswith("probe")]
+            for key, upstream in logged:
+                if upstream.endswith(f":{replica_port}"):
+                    return key
+            if len(logged) >= tries:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"no route cookie leads to port {replica_port}")
