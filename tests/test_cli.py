@@ -88,6 +88,6 @@ def test_every_command_has_help_with_an_example():
     for args in (["--help"], ["run", "-h"], ["export", "-h"], ["db", "-h"], ["db", "upgrade", "-h"],
                  ["experiments", "-h"], ["experiments", "start", "-h"],
                  ["experiments", "stop", "-h"], ["experiments", "list", "-h"],
-                 ["report", "-h"]):
+                 ["report", "-h"], ["arena", "-h"], ["import", "-h"]):
         result = run(*args)
         assert result.exit_code == 0 and "Example" in result.stdout

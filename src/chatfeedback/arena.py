@@ -22,7 +22,7 @@ from .chat import ChatService, Reply, Turn
 from .errors import FeedbackError
 from .history import USABLE
 from .stats import bradley_terry as bt
-from .store import ArenaRound, ArenaVote, Message
+from .store import ArenaRound, ArenaVote, Message, Store
 
 SIDES = ("a", "b")
 ACTIVE_REFRESH = 30.0   # seconds an active-sampling snapshot of the intervals is reused
@@ -200,22 +200,31 @@ class Arena:
 
     # ------------------------------------------------------------- leaderboard
     def leaderboard(self, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
-        """The JSON of ``chatfeedback arena --json``: plain and style-controlled ratings."""
-        votes = bt.Votes.from_rows(self.store.arena_counts())
-        plain = bt.leaderboard(votes, bootstrap=bootstrap, seed=seed)
-        rows = self.store.arena_style_rows()
-        styled_votes = bt.Votes.from_rows([r[:6] for r in rows], models=votes.models,
-                                          features=[r[6:] for r in rows])
-        styled = bt.style_leaderboard(styled_votes, bootstrap=bootstrap, seed=seed)
-        rounds = self.store.arena_round_counts()
-        return {**plain.to_dict(), "style_control": styled.to_dict(),
-                "rounds": {s: rounds.get(s, 0) for s in ("open", "voted", "failed")}}
+        return leaderboard(self.store, bootstrap=bootstrap, seed=seed)
 
     def matrices(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
-        """(models, win rate of row over column, votes between them) for the heatmaps."""
-        votes = bt.Votes.from_rows(self.store.arena_counts())
-        rate, n = bt.pair_matrices(votes)
-        return votes.models, rate, n
+        return matrices(self.store)
+
+
+def leaderboard(store: Store, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """The JSON of ``chatfeedback arena --json``: plain and style-controlled ratings from
+    every stored vote, and the rounds by status."""
+    votes = bt.Votes.from_rows(store.arena_counts())
+    plain = bt.leaderboard(votes, bootstrap=bootstrap, seed=seed)
+    rows = store.arena_style_rows()
+    styled_votes = bt.Votes.from_rows([r[:6] for r in rows], models=votes.models,
+                                      features=[r[6:] for r in rows])
+    styled = bt.style_leaderboard(styled_votes, bootstrap=bootstrap, seed=seed)
+    rounds = store.arena_round_counts()
+    return {**plain.to_dict(), "style_control": styled.to_dict(),
+            "rounds": {s: rounds.get(s, 0) for s in ("open", "voted", "failed")}}
+
+
+def matrices(store: Store) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """(models, win rate of row over column, votes between them) for the heatmaps."""
+    votes = bt.Votes.from_rows(store.arena_counts())
+    rate, n = bt.pair_matrices(votes)
+    return votes.models, rate, n
 
 
 def _features(messages: list[Message]) -> tuple[int, ...]:

@@ -181,8 +181,8 @@ def _date(value: str | None) -> datetime | None:
               show_default=True,
               help="jsonl, csv, parquet: one row per rated answer. kto, dpo, sft: training "
                    "data (conversations with training consent only). events: the audit "
-                   "trail. reviews: one row per review judgement. gold: adjudicated or "
-                   "unanimous review values.")
+                   "trail. votes: arena votes in LMArena's JSON Lines shape. reviews: one row per "
+                   "review judgement. gold: adjudicated or unanimous review values.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               help="File to write (default: standard output).")
 @click.option("--since", help="Only ratings given on or after this date (YYYY-MM-DD).")
@@ -286,21 +286,31 @@ def demo(responses: int, seed: int, weeks: int, rated_share: float, experiment: 
 @click.option("--owner", metavar="EMAIL",
               help="With sign-in on: the user whose sidebar lists them (default: nobody's, "
                    "seen only without sign-in).")
+@click.option("--votes", is_flag=True,
+              help="FILE holds arena votes in LMArena's JSON Lines shape: model_a, model_b, "
+                   "winner (model_a, model_b, tie, tie (bothbad)), judge, tstamp, optional "
+                   "conversation_a and conversation_b.")
 @config_option
 @db_option
-def import_(file: str, owner: str | None, config: str | None, db: str | None) -> None:
+def import_(file: str, owner: str | None, votes: bool, config: str | None,
+            db: str | None) -> None:
     """Import conversations from JSON Lines in the OpenAI chat format, one a line:
     {"messages": [{"role": "user", "content": "..."}, ...], "model": "...", "metadata": {}}
     (model and metadata optional). Prints each new conversation id, one a line: open it
-    for rating at ?c=<id>. Bad lines are reported on standard error with their number and
-    reason, the others are imported, and the exit code is 1.
+    for rating at ?c=<id>. With --votes, FILE holds arena votes instead (see the README's
+    Arena section); they count in the leaderboard. Bad lines are reported on standard error
+    with their number and reason, the others are imported, and the exit code is 1.
 
     \b
     Example:
         chatfeedback import logs.jsonl --db sqlite:///chatfeedback.db
         cat logs.jsonl | chatfeedback import - --owner rater@example.org
+        chatfeedback import --votes arena_votes.jsonl
     """
     store = open_store(config, db)
+    if votes:
+        _import_votes(store, file)
+        return
     imported = failed = 0
     batch = new_id()
     try:
@@ -320,6 +330,27 @@ def import_(file: str, owner: str | None, config: str | None, db: str | None) ->
     if imported:
         click.echo(f"import batch {batch} (review them: chatfeedback queue create NAME "
                    f"--batch {batch})", err=True)
+    if failed:
+        sys.exit(1)
+
+
+def _import_votes(store: Store, file: str) -> None:
+    """``import --votes``: one vote a line; bad lines reported, the others imported."""
+    from .arena_io import import_votes
+
+    imported = failed = 0
+    try:
+        with click.open_file(file, "rb") as lines:
+            for outcome in import_votes(store, lines):
+                if outcome.error:
+                    failed += 1
+                    click.echo(f"{file}:{outcome.line}: {outcome.error}", err=True)
+                else:
+                    imported += 1
+    except OSError as exc:
+        raise Fail(f"cannot read {file}: {exc.strerror}") from None
+    click.echo(f"imported {imported} votes" + (f"; {failed} lines failed" if failed else ""),
+               err=True)
     if failed:
         sys.exit(1)
 
@@ -400,12 +431,14 @@ def rebuild_stats(config: str | None, db: str | None) -> None:
 
 def _add_commands() -> None:
     # they build on this module's options and helpers
+    from .cli_arena import arena
     from .cli_experiments import experiments, report
     from .cli_review import queue
 
     main.add_command(queue)
     main.add_command(experiments)
     main.add_command(report)
+    main.add_command(arena)
 
 
 _add_commands()

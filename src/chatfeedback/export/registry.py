@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from ..arena_io import vote_rows
 from ..review import Review
 from ..store import Filters, Store
 from .analysis import answer_row, write_csv, write_jsonl
@@ -67,6 +68,9 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("events", "Rating events, the audit trail (JSON Lines)", "rating-events",
                  "jsonl", JSONL,
                  lambda store, out, filters: _rows(write_jsonl(store.iter_events(), out))),
+    ExportFormat("votes", "Arena votes, in LMArena's shape (JSON Lines)", "arena-votes",
+                 "jsonl", JSONL, lambda store, out, filters: _rows(write_jsonl(
+                     vote_rows(store), out))),
     ExportFormat("reviews", "Review judgements, one per reviewer and criterion (JSON Lines)",
                  "reviews", "jsonl", JSONL, _review("reviews")),
     ExportFormat("gold", "Gold labels: adjudicated or unanimous review values (JSON Lines)",

@@ -7,7 +7,11 @@ All three are conversational (lists of ``{"role", "content"}`` messages):
   true, 1-2 false and 3 (neutral) is left out.
 * ``dpo``: TRL's preference format, ``{"prompt": [...], "chosen": [assistant message],
   "rejected": [assistant message]}``, one row per pair of regenerated versions sent the
-  same prompt (system prompt and context) whose 0-1 scores differ: the higher score is chosen.
+  same prompt (system prompt and context) whose 0-1 scores differ: the higher score is chosen;
+  and one row per arena vote with a winner (the winner's answer chosen, the loser's rejected;
+  ties and "both bad" left out) when both sides were sent the same request (a first turn
+  with the same system prompt: after it, each side's history holds its own answers) and both
+  sides' conversations allow training use.
 * ``sft``: OpenAI's fine-tuning chat format, ``{"messages": [...]}``, one row per
   positively rated answer.
 
@@ -45,6 +49,10 @@ class Summary:
     neutral: int = 0
     incomplete: int = 0
     no_consent: int = 0
+    arena_pairs: int = 0
+    arena_ties: int = 0
+    arena_no_consent: int = 0
+    arena_context_differs: int = 0
     notes: list[str] = field(default_factory=list)
 
     def weights(self) -> tuple[float, float] | None:
@@ -61,7 +69,7 @@ class Summary:
     def lines(self) -> list[str]:
         text = f"{self.fmt}: {self.rows:,} rows"
         if self.fmt == "dpo":
-            text += f", {self.pairs:,} pairs"
+            text += f", {self.pairs:,} pairs ({self.arena_pairs:,} from arena votes)"
         text += f", {self.positives:,} positives, {self.negatives:,} negatives"
         out = [text]
         left = []
@@ -72,6 +80,14 @@ class Summary:
         if self.no_consent:
             left.append(f"{self.no_consent:,} rated answers in conversations without "
                         f"training consent")
+        if self.arena_ties:
+            left.append(f"{self.arena_ties:,} arena ties")
+        if self.arena_no_consent:
+            left.append(f"{self.arena_no_consent:,} arena votes without training consent on "
+                        "both sides")
+        if self.arena_context_differs:
+            left.append(f"{self.arena_context_differs:,} arena votes whose sides were sent "
+                        "different requests (later turns, or different system prompts)")
         if left:
             out.append("left out: " + "; ".join(left))
         if self.fmt == "kto":
@@ -187,6 +203,37 @@ def sft_rows(conversations: Iterable[list[dict[str, Any]]],
                    + [_message("assistant", answer["content"])]}
 
 
+def arena_dpo_rows(store: Store, filters: Filters, summary: Summary) -> Iterator[dict[str, Any]]:
+    """One preference pair per arena vote with a winner (see the module docstring)."""
+    for pair in store.iter_arena_pairs(filters):
+        if pair["winner"] not in ("model_a", "model_b"):
+            summary.arena_ties += 1
+            continue
+        if not (pair["consent_a"] and pair["consent_b"]):
+            summary.arena_no_consent += 1
+            continue
+        rows = store.conversation_rows([pair["conversation_a"], pair["conversation_b"]])
+        sides, prompts = [], []
+        for side in "ab":
+            conv = _Conversation([r for r in rows
+                                  if r["conversation_id"] == pair[f"conversation_{side}"]])
+            answer = next(r for r in conv.answers if r["id"] == pair[f"message_{side}"])
+            sides.append(answer)
+            prompts.append(conv.prompt(answer))   # the context stored when it was sent
+        if any(a["status"] != "complete" or not a["content"] for a in sides):
+            summary.incomplete += 1
+            continue
+        if prompts[0] != prompts[1]:
+            summary.arena_context_differs += 1
+            continue
+        chosen, rejected = sides if pair["winner"] == "model_a" else sides[::-1]
+        summary.rows += 1
+        summary.pairs += 1
+        summary.arena_pairs += 1
+        yield {"prompt": prompts[0], "chosen": [_message("assistant", chosen["content"])],
+               "rejected": [_message("assistant", rejected["content"])]}
+
+
 BUILDERS = {"kto": kto_rows, "dpo": dpo_rows, "sft": sft_rows}
 
 
@@ -200,6 +247,9 @@ def write_training(store: Store, fmt: str, out: TextIO,
     conversations = iter_conversations(store, filters)
     out.writelines(json.dumps(row, ensure_ascii=False) + "\n"
                    for row in BUILDERS[fmt](conversations, summary))
+    if fmt == "dpo":
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n"
+                       for row in arena_dpo_rows(store, filters, summary))
     if fmt == "dpo" and not summary.pairs:
         summary.notes.append("no pairs: regenerate answers and rate the versions differently "
                              "to get DPO pairs")

@@ -28,8 +28,9 @@ import numpy as np
 
 SCALE = 400.0 / math.log(10.0)   # rating points per unit of natural log-odds
 CENTRE = 1000.0
-# A vanishingly weak Gaussian prior on the log-strengths (sd 10, i.e. +-1,700 points): it keeps a
-# model that never lost in some bootstrap resample finite, and moves real ratings by < 0.01 points.
+# A vanishingly weak Gaussian prior on the log-strengths (sd 10, i.e. +-1,700 points) and on the
+# style coefficients: it keeps a model that never lost in some bootstrap resample finite and
+# collinear style covariates solvable, and moves real ratings by < 0.01 points.
 RIDGE = 0.01
 WINNERS = ("model_a", "model_b", "tie", "tie (bothbad)")
 SCORE_A = np.array([1.0, 0.0, 0.5, 0.5])   # side A's share of the win, by outcome code
@@ -320,7 +321,7 @@ def _style_newton(votes: Votes, z: np.ndarray, ridge: float, max_iter: int, tol:
         w = n * p * (1.0 - p)
         hess = _style_hessian(a, b, zs, w, k, ridge)
         grad = np.concatenate([np.bincount(a, r, k) - np.bincount(b, r, k) - ridge * theta,
-                               zs.T @ r])
+                               zs.T @ r - ridge * gamma])
         step = np.linalg.solve(hess, grad)
         big = np.abs(step).max()
         step *= min(1.0, 3.0 / max(big, 1e-300))
@@ -343,7 +344,9 @@ def _style_hessian(a, b, zs, w, k, ridge):
     lap = np.diag(lap.sum(axis=1)) - lap + ridge * np.eye(k)
     cross = np.stack([np.bincount(a, w * zs[:, c], k) - np.bincount(b, w * zs[:, c], k)
                       for c in range(s)], axis=1) if s else np.zeros((k, 0))
-    return np.block([[lap, cross], [cross.T, zs.T @ (w[:, None] * zs)]])
+    # the same weak prior on the style coefficients: collinear covariates (e.g. answers whose
+    # headers, lists and bold always come together) share their effect instead of failing
+    return np.block([[lap, cross], [cross.T, zs.T @ (w[:, None] * zs) + ridge * np.eye(s)]])
 
 
 def style_leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.95,
@@ -356,7 +359,7 @@ def style_leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.9
     if len(votes.voter) == 0 or k < 2:
         return leaderboard(votes, bootstrap=0)
     z = style_covariates(votes.features_a, votes.features_b)
-    theta, gamma, (r, hess, _), zs = _style_newton(votes, z, ridge, 100, 1e-10)
+    theta, gamma, (r, hess, active), zs = _style_newton(votes, z, ridge, 100, 1e-10)
     point = to_scale(theta)
     coefficients = dict(zip(STYLE_FEATURES[: z.shape[1]], gamma.tolist(), strict=False))
     if bootstrap <= 0:
@@ -375,6 +378,7 @@ def style_leaderboard(votes: Votes, *, bootstrap: int = 1000, level: float = 0.9
     for c in range(zs.shape[1]):
         per_voter[:, k + c] = np.bincount(votes.voter, r * zs[:, c], n_voters)
     per_voter[:, :k] -= ridge * theta / n_voters     # the prior's share, so scores sum to 0
+    per_voter[:, k:] -= ridge * gamma[active] / n_voters
     inv = np.linalg.inv(hess)
     rng = np.random.default_rng(seed)
     base = per_voter.sum(axis=0)

@@ -14,8 +14,10 @@ from ..errors import FeedbackError, NotFound
 from ..ids import new_id
 from ..stats.bradley_terry import STYLE_FEATURES, WINNERS
 from .engine import Connected, as_utc, now
+from . import context
 from .errors import db_errors
-from .schema import arena_rounds, arena_votes, messages, rating_events
+from .filters import Filters, _instant
+from .schema import arena_rounds, arena_votes, conversations, messages, rating_events
 
 FEATURE_COLUMNS = tuple(f"{f}_{side}" for side in "ab" for f in STYLE_FEATURES)
 
@@ -226,6 +228,38 @@ class ArenaQueries(Connected):
                 item = dict(row)
                 item["created_at"] = as_utc(item["created_at"])
                 yield item
+
+    @db_errors
+    def iter_arena_pairs(self, filters: Filters | None = None) -> Iterator[dict[str, Any]]:
+        """Votes on two stored answers (the arena's, or imported with their conversations),
+        oldest first, with both conversations' training consent; ``filters``: the vote's
+        time, and a model on either side."""
+        filters = filters or Filters()
+        v = arena_votes.c
+        ca, cb = conversations.alias("ca"), conversations.alias("cb")
+        query = (select(v.id, v.winner, v.model_a, v.model_b, v.message_a, v.message_b,
+                        v.conversation_a, v.conversation_b,
+                        ca.c.training_consent.label("consent_a"),
+                        cb.c.training_consent.label("consent_b"))
+                 .join(ca, ca.c.id == v.conversation_a).join(cb, cb.c.id == v.conversation_b)
+                 .where(v.message_a.is_not(None), v.message_b.is_not(None))
+                 .order_by(v.created_at, v.id))
+        if filters.since is not None:
+            query = query.where(v.created_at >= _instant(filters.since))
+        if filters.until is not None:
+            query = query.where(v.created_at < _instant(filters.until))
+        if filters.model is not None:
+            query = query.where((v.model_a == filters.model) | (v.model_b == filters.model))
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+        yield from rows
+
+    @db_errors
+    def conversation_rows(self, conversation_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Every message of the conversations (every version, with its stored context), in
+        conversation order: what the training exports build prompts from."""
+        with self.engine.connect() as conn:
+            return [dict(r) for r in context.conversation_rows(conn, conversation_ids)]
 
     @db_errors
     def selected_answers(self, conversation_id: str) -> list[tuple[str, str]]:

@@ -13,8 +13,8 @@ from streamlit.delta_generator import DeltaGenerator
 
 from ..arena import SIDES, Arena, ArenaTurn, RoundView, interleave
 from ..chat import ChatService
-from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..display import safe_markdown
+from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Message
 from .chat_page import show_answer
 from .context import actor, current_user, service
