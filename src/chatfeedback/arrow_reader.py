@@ -6,8 +6,8 @@ sqlite3 makes a Python object per value. ADBC's driver carries its own copy of S
 two copies of SQLite in one process drop each other's POSIX locks on the same file
 (sqlite.org/howtocorrupt.html, 2.2.1), so it runs only in a process that opens the
 database with nothing else. A fresh interpreter that imports only pyarrow and the driver
-costs ~80 MB (a multiprocessing child re-imports the CLI: ~270 MB); the low-level ADBC API
-is used because its DB-API layer imports pandas.
+costs a fraction of the memory of a multiprocessing child (which re-imports the CLI); the
+low-level ADBC API is used because its DB-API layer imports pandas.
 
 The protocol, over stdin and stdout: the job (a pickled dict: database, statements,
 schema, nullable, rows) comes on stdin; the reader connects and writes ``C``; on a line

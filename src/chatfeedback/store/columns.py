@@ -44,10 +44,10 @@ def iter_rated_answer_batches(store: Store, filters: Filters = Filters(), *,
     """Lists of up to ``batch`` tuples in :data:`COLUMNS` order, oldest rating first.
 
     On SQLite the rows are read from the DBAPI cursor that SQLAlchemy executed the query
-    on: sqlite3 already gives tuples, and wrapping a million of them in SQLAlchemy ``Row``
-    objects (then back into tuples for pyarrow) was a fifth of the export's time. SQLAlchemy
-    still builds the SQL and binds the parameters; nothing is processed on the way out for
-    these columns (times are read as text on purpose). PostgreSQL streams through
+    on: sqlite3 already gives tuples, and wrapping each in a SQLAlchemy ``Row`` (then back
+    into a tuple for pyarrow) was a large share of the export's time. SQLAlchemy still
+    builds the SQL and binds the parameters; nothing is processed on the way out for these
+    columns (times are read as text on purpose). PostgreSQL streams through
     SQLAlchemy's server-side cursor as before, whose first rows SQLAlchemy buffers itself.
     """
     query = _query(filters, store.engine.dialect.name == "sqlite")
@@ -67,8 +67,8 @@ def iter_rated_answer_batches(store: Store, filters: Filters = Filters(), *,
 def slice_starts(store: Store, filters: Filters = Filters(), *, rows: int = 50_000
                  ) -> list[str]:
     """Days ('YYYY-MM-DD', oldest first) that cut the ratings into runs of about ``rows``
-    (a day is never cut), from the per-day running totals: a few thousand counters, where
-    numbering the ratings themselves took 3 s for a million. Only the sizes of the runs
+    (a day is never cut), from the per-day running totals: a few thousand counters rather
+    than numbering every rating. Only the sizes of the runs
     depend on the counters being right, never which rows are read."""
     query = select(rating_counts.c.day, func.sum(rating_counts.c.n)) \
         .where(*Filters(model=filters.model, scale=filters.scale).counted(rating_counts)) \
