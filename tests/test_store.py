@@ -1,5 +1,9 @@
 import os
+import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -130,16 +134,45 @@ def test_unopenable_database_is_a_one_line_error(tmp_path):
     folder.mkdir()
     with pytest.raises(StoreError, match="cannot open database .*unable to open"):
         Store.open(f"sqlite:///{folder}")
-    if os.geteuid() == 0:
-        return  # root may write anywhere; the permission check cannot fail
     readonly = tmp_path / "ro"
     readonly.mkdir()
-    readonly.chmod(0o500)
-    try:
-        with pytest.raises(StoreError, match="not writable"):
+    with read_only(readonly):
+        with pytest.raises(OSError):  # really not writable, also for root (as CI runs)
+            (readonly / "probe").write_text("x")
+        with pytest.raises(StoreError, match=f"{readonly}/x.db is not writable"):
             Store.open(f"sqlite:///{readonly}/x.db")
+    existing = tmp_path / "existing.db"
+    Store.open(f"sqlite:///{existing}").close()
+    with read_only(existing):
+        with pytest.raises(StoreError, match=f"{existing} is not writable"):
+            Store.open(f"sqlite:///{existing}")
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """``path`` (a folder or a file) not writable for this process, also when it runs as
+    root, who ignores permission bits: immutable (chattr +i), or else a read-only bind
+    mount of it."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o500 if path.is_dir() else 0o400)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0:
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        return
+    subprocess.run(["mount", "--bind", str(path), str(path)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(path)], check=True)
+        yield
     finally:
-        readonly.chmod(0o700)
+        subprocess.run(["umount", str(path)], check=True)
 
 
 def test_ratings_of_a_window_only(store):
