@@ -92,6 +92,10 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
                 Path(download.value.path()).read_text(encoding="utf-8").splitlines()]
         assert [(r["prompt"], r["rating"], r["rater"]) for r in rows] == [
             ("alice asks", 1, "alice@example.org")]
+        page.goto(app_url + "dashboard")  # typed into the address bar: an admin gets it
+        wait_for_app(page)
+        expect(page.get_by_test_id("stMetric").first).to_be_visible()
+        expect(page.get_by_test_id("stHeading").first).to_contain_text("Dashboard")
         sign_out(page, app_url)
 
         sign_in(page, app_url, "bob@example.org")
@@ -101,6 +105,15 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
         wait_for_app(page)
         expect(page.get_by_text("Conversation not found")).to_be_visible()
         expect(page.get_by_test_id("stChatMessage")).to_have_count(0)
+        for path in ("export", "dashboard", "experiments", "review"):  # typed by bob
+            page.goto(app_url + path)
+            wait_for_app(page)
+            expect(page.get_by_test_id("stChatInput")).to_be_visible()  # the chat instead
+            expect(page.get_by_test_id("stMetric")).to_have_count(0)
+            expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+            expect(page.get_by_test_id("stDownloadButton")).to_have_count(0)
+            expect(page.get_by_test_id("stHeading")).to_have_count(0)  # no page title
+            expect(page.locator("body")).not_to_contain_text("alice asks")
     finally:
         server.stop()
 
