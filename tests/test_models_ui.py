@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -140,14 +141,18 @@ def test_a_stop_while_the_model_is_silent_ends_the_answer_at_once(make_app, db_u
     """AppTest stops a run that outlives its timeout the way the Stop button does (a stop
     request to the script runner): the run ends within a moment although the model has
     not sent a byte, the answer is saved as stopped, and the page shows it so."""
-    openai_server.reply(Script(text="Too late.", first_delay=20))
+    silent = threading.Event()  # the model sends nothing until the test is over
+    openai_server.reply(Script(text="Too late.", gate=silent, gate_after=-1))
     config = model_entry(openai_server.base_url)
     at = make_app(config)
     at.chat_input[0].set_value("slow")
     started = time.monotonic()
-    with pytest.raises(RuntimeError, match="timed out"):
-        at.run(timeout=1.0)
-    assert time.monotonic() - started < 3  # not the model's 20 s of silence
+    try:
+        with pytest.raises(RuntimeError, match="timed out"):
+            at.run(timeout=3.0)
+        assert time.monotonic() - started < 20  # not the model's silence (60 s or more)
+    finally:
+        silent.set()
     store = Store.open(db_url)
     conv = store.list_conversations()[0].id
     store.close()

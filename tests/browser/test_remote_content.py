@@ -29,7 +29,7 @@ class Listener:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 listener.paths.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")
