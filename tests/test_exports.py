@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -326,3 +327,49 @@ def test_a_database_error_while_streaming_is_one_line(store, hand_built, db_url,
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
     assert line.startswith("Error: database error: ")
+
+
+EDGE = datetime(2026, 11, 2, tzinfo=UTC)  # --since 2026-11-02 --until 2026-11-03 (UTC)
+
+
+@pytest.fixture
+def around_the_edges(store: Store, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Four answers whose rating times sit on the edges of 2026-11-02..2026-11-03, each
+    created on the other side of an edge from its rating (the filter is by rating time)."""
+    monkeypatch.setenv("TZ", "UTC")  # the CLI reads a plain date in local time
+    time.tzset()
+    conv = store.create_conversation(model="m1", training_consent=True,
+                                     created_at=EDGE - timedelta(days=5)).id
+    ids = {}
+    for name, created, rated in (
+            ("at since", EDGE - timedelta(days=3), EDGE),
+            ("before since", EDGE - timedelta(hours=12), EDGE - timedelta(microseconds=1)),
+            ("on until day", EDGE + timedelta(days=1, hours=9),
+             EDGE + timedelta(days=2, microseconds=-1)),
+            ("after until day", EDGE + timedelta(days=1, hours=12), EDGE + timedelta(days=2))):
+        prompt = store.add_message(conv, "user", f"{name}?", created_at=created).id
+        ids[name] = store.add_message(conv, "assistant", name, parent_id=prompt, model="m1",
+                                      created_at=created).id
+        store.rate(ids[name], 1, scale="thumbs", at=rated)
+    yield ids
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet", "kto", "sft"])
+def test_date_filters_keep_the_until_day_and_nothing_before_since(store, around_the_edges,
+                                                                   db_url, tmp_path, fmt):
+    """--since 2026-11-02 --until 2026-11-03: a rating at 2026-11-03 23:59:59.999999 is in,
+    one at 2026-11-02 00:00 is in, one a microsecond before it is out, one at 2026-11-04
+    00:00 is out; by when the rating was given, whatever the answer's own time."""
+    out, _ = export(db_url, tmp_path, fmt, "--since", "2026-11-02", "--until", "2026-11-03")
+    if fmt == "parquet":
+        answers = pq.read_table(out).column("response").to_pylist()
+    elif fmt == "csv":
+        with out.open(newline="") as fh:
+            answers = [r["response"] for r in csv.DictReader(fh)]
+    else:
+        rows = read_jsonl(out)
+        answers = [r.get("response") or (r.get("completion") or r.get("messages"))[-1]["content"]
+                   for r in rows]
+    assert answers == ["at since", "on until day"]

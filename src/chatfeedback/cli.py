@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -166,14 +166,26 @@ def _check_port(host: str, port: int) -> None:
             raise Fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def _date(value: str | None) -> datetime | None:
+def _date(value: str | None, *, through: bool = False) -> datetime | None:
+    """A --since/--until value as an instant (local time unless it says otherwise).
+    ``through``: a plain date means the end of that day, so that it is included."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a date (use YYYY-MM-DD)") from None
+    if through and _is_day(value):
+        parsed += timedelta(days=1)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.now().astimezone().tzinfo)
+
+
+def _is_day(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 @main.command(context_settings=CONTEXT)
@@ -186,7 +198,8 @@ def _date(value: str | None) -> datetime | None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
               help="File to write (default: standard output).")
 @click.option("--since", help="Only ratings given on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Only ratings given before this date (YYYY-MM-DD).")
+@click.option("--until", help="Only ratings given on or before this date (YYYY-MM-DD; a "
+              "date and time, e.g. 2026-11-02T12:00, is a bound that is not included).")
 @click.option("--model", help="Only answers from this model.")
 @click.option("--experiment", help="Only conversations of this experiment.")
 @click.option("--arm", help="Only conversations assigned to this arm.")
@@ -208,7 +221,7 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
         chatfeedback export --format events | head
     """
     store = open_store(config, db)
-    window = Filters(since=_date(since), until=_date(until), model=model,
+    window = Filters(since=_date(since), until=_date(until, through=True), model=model,
                      experiment=experiment, arm=arm)
     spec = EXPORTS[fmt]
     if not spec.binary:
