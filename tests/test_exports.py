@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -373,3 +374,52 @@ def test_date_filters_keep_the_until_day_and_nothing_before_since(store, around_
         answers = [r.get("response") or (r.get("completion") or r.get("messages"))[-1]["content"]
                    for r in rows]
     assert answers == ["at since", "on until day"]
+
+
+def test_no_dpo_pair_of_equal_texts_on_demo_data(store, db_url, tmp_path):
+    """`chatfeedback demo` regenerates some answers into the same text, rated differently:
+    such pairs are left out of dpo and counted; kto and sft leave out exact duplicates."""
+    result = CliRunner().invoke(main, ["demo", "--responses", "20000", "--seed", "1",
+                                       "--db", db_url])
+    assert result.exit_code == 0, result.output
+    out, err = export(db_url, tmp_path, "dpo")
+    rows = read_jsonl(out)
+    assert rows
+    assert not [r for r in rows if r["chosen"][0]["content"].split()
+                == r["rejected"][0]["content"].split()]
+    dropped = re.search(r"([\d,]+) pairs whose chosen and rejected texts are the same", err)
+    assert dropped and int(dropped[1].replace(",", "")) > 0
+    assert f"dpo: {len(rows):,} rows, {len(rows):,} pairs" in err
+    for fmt in ("kto", "sft"):
+        out, err = export(db_url, tmp_path, fmt)
+        lines = out.read_text().splitlines()
+        assert len(set(lines)) == len(lines)
+        dropped = re.search(r"([\d,]+) duplicate rows", err)
+        assert dropped and int(dropped[1].replace(",", "")) > 0
+        assert err.startswith(f"{fmt}: {len(lines):,} rows")
+
+
+def test_duplicates_and_same_text_pairs_are_left_out_and_counted(store, db_url, tmp_path):
+    """Two identical imported conversations rated alike give one kto and one sft row; two
+    versions whose texts differ only in whitespace, rated differently, give no dpo pair,
+    while a real pair beside them stays."""
+    for _ in range(2):
+        conv = store.import_conversation([("user", "Hi"), ("assistant", "Hello!")])
+        store.set_training_consent(conv.id, True)
+        hello = [m for m in store.messages(conv.id) if m.role == "assistant"][0]
+        store.rate(hello.id, 1, scale="thumbs")
+    conv = store.create_conversation(training_consent=True).id
+    prompt = store.add_message(conv, "user", "Capital?").id
+    for text, value in (("Paris.", 1), ("  Paris.\n", 0), ("Lyon.", 0)):
+        answer = store.add_message(conv, "assistant", text, parent_id=prompt)
+        store.rate(answer.id, value, scale="thumbs")
+    out, err = export(db_url, tmp_path, "dpo")
+    assert [(r["chosen"][0]["content"], r["rejected"][0]["content"])
+            for r in read_jsonl(out)] == [("Paris.", "Lyon.")]
+    assert "1 pairs whose chosen and rejected texts are the same" in err
+    out, err = export(db_url, tmp_path, "kto")
+    assert [r["completion"][0]["content"] for r in read_jsonl(out)].count("Hello!") == 1
+    assert "1 duplicate rows" in err and err.startswith("kto: 4 rows, 2 positives, 2 negatives")
+    out, err = export(db_url, tmp_path, "sft")
+    assert [r["messages"][-1]["content"] for r in read_jsonl(out)] == ["Hello!", "Paris."]
+    assert "1 duplicate rows" in err

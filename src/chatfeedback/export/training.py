@@ -7,13 +7,17 @@ All three are conversational (lists of ``{"role", "content"}`` messages):
   true, 1-2 false and 3 (neutral) is left out.
 * ``dpo``: TRL's preference format, ``{"prompt": [...], "chosen": [assistant message],
   "rejected": [assistant message]}``, one row per pair of regenerated versions sent the
-  same prompt (system prompt and context) whose 0-1 scores differ: the higher score is chosen;
+  same prompt (system prompt and context) whose 0-1 scores differ: the higher score is chosen
+  (a pair whose two texts are the same once whitespace is normalised is left out);
   and one row per arena vote with a winner (the winner's answer chosen, the loser's rejected;
   ties and "both bad" left out) when both sides were sent the same request (a first turn
   with the same system prompt: after it, each side's history holds its own answers) and both
   sides' conversations allow training use.
 * ``sft``: OpenAI's fine-tuning chat format, ``{"messages": [...]}``, one row per
   positively rated answer.
+
+kto and sft leave out exact duplicates (the same prompt, completion and label as a row
+already written). Everything left out is counted in the summary.
 
 The prompt is what the model was sent for that answer: its system prompt, then the context
 stored with the answer when it was started (history.py decides it, store/context.py keeps
@@ -23,6 +27,7 @@ only complete answers with text are exported (a stopped or failed answer is no e
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +58,8 @@ class Summary:
     arena_ties: int = 0
     arena_no_consent: int = 0
     arena_context_differs: int = 0
+    same_text: int = 0    # dpo: pairs whose chosen and rejected texts are the same
+    duplicates: int = 0   # kto, sft: rows equal to one already written
     notes: list[str] = field(default_factory=list)
 
     def weights(self) -> tuple[float, float] | None:
@@ -88,6 +95,12 @@ class Summary:
         if self.arena_context_differs:
             left.append(f"{self.arena_context_differs:,} arena votes whose sides were sent "
                         "different requests (later turns, or different system prompts)")
+        if self.same_text:
+            left.append(f"{self.same_text:,} pairs whose chosen and rejected texts are the "
+                        f"same (whitespace normalised)")
+        if self.duplicates:
+            left.append(f"{self.duplicates:,} duplicate rows (the same prompt, completion "
+                        f"and label as a row already written)")
         if left:
             out.append("left out: " + "; ".join(left))
         if self.fmt == "kto":
@@ -139,7 +152,7 @@ def _usable(answer: dict[str, Any], summary: Summary) -> bool:
 
 def _labelled(conversations: Iterable[list[dict[str, Any]]],
               summary: Summary) -> Iterator[tuple[_Conversation, dict[str, Any], bool]]:
-    """Each usable answer with its polarity, counted; neutral ones are counted and left out."""
+    """Each usable answer with its polarity; neutral ones are counted and left out."""
     for rows in conversations:
         conv = _Conversation(rows)
         for answer in conv.answers:
@@ -149,19 +162,47 @@ def _labelled(conversations: Iterable[list[dict[str, Any]]],
             if label is None:
                 summary.neutral += 1
                 continue
-            if label:
-                summary.positives += 1
-            else:
-                summary.negatives += 1
             yield conv, answer, label
+
+
+class _Unique:
+    """Rows not written before, by an 8-byte BLAKE2 digest of their JSON (8 bytes a row
+    written, not the row: a million rows hold well under 100 MB; a false duplicate
+    needs a 64-bit collision)."""
+
+    def __init__(self) -> None:
+        self._seen: set[bytes] = set()
+
+    def first(self, row: dict[str, Any]) -> bool:
+        text = json.dumps(row, ensure_ascii=False, sort_keys=True).encode()
+        digest = hashlib.blake2b(text, digest_size=8).digest()
+        if digest in self._seen:
+            return False
+        self._seen.add(digest)
+        return True
+
+
+def _count(summary: Summary, label: bool | None) -> None:
+    if label is True:
+        summary.positives += 1
+    elif label is False:
+        summary.negatives += 1
 
 
 def kto_rows(conversations: Iterable[list[dict[str, Any]]],
              summary: Summary) -> Iterator[dict[str, Any]]:
+    """One row per rated answer; an exact duplicate (prompt, completion and label) is
+    counted and left out, so that no example weighs twice."""
+    unique = _Unique()
     for conv, answer, label in _labelled(conversations, summary):
-        summary.rows += 1
-        yield {"prompt": conv.prompt(answer),
+        row = {"prompt": conv.prompt(answer),
                "completion": [_message("assistant", answer["content"])], "label": label}
+        if not unique.first(row):
+            summary.duplicates += 1
+            continue
+        _count(summary, label)
+        summary.rows += 1
+        yield row
 
 
 def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
@@ -181,26 +222,38 @@ def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
                 for rejected in versions:
                     if chosen["score"] <= rejected["score"]:
                         continue
+                    if _same_text(chosen["content"], rejected["content"]):
+                        summary.same_text += 1  # it teaches nothing and contradicts itself
+                        continue
                     summary.rows += 1
                     summary.pairs += 1
                     yield {"prompt": conv.prompt(chosen),
                            "chosen": [_message("assistant", chosen["content"])],
                            "rejected": [_message("assistant", rejected["content"])]}
             for answer in versions:
-                label = scales.polarity(answer["scale"], answer["value"])
-                if label is True:
-                    summary.positives += 1
-                elif label is False:
-                    summary.negatives += 1
+                _count(summary, scales.polarity(answer["scale"], answer["value"]))
+
+
+def _same_text(one: str, other: str) -> bool:
+    """Equal once whitespace is normalised (runs of it are one space, none at the ends)."""
+    return one.split() == other.split()
 
 
 def sft_rows(conversations: Iterable[list[dict[str, Any]]],
              summary: Summary) -> Iterator[dict[str, Any]]:
+    """One row per positively rated answer; exact duplicates are counted and left out."""
+    unique = _Unique()
     for conv, answer, label in _labelled(conversations, summary):
-        if label:
-            summary.rows += 1
-            yield {"messages": conv.prompt(answer)
-                   + [_message("assistant", answer["content"])]}
+        if not label:
+            _count(summary, label)
+            continue
+        row = {"messages": conv.prompt(answer) + [_message("assistant", answer["content"])]}
+        if not unique.first(row):
+            summary.duplicates += 1
+            continue
+        _count(summary, label)
+        summary.rows += 1
+        yield row
 
 
 def arena_dpo_rows(store: Store, filters: Filters, summary: Summary) -> Iterator[dict[str, Any]]:
@@ -227,6 +280,9 @@ def arena_dpo_rows(store: Store, filters: Filters, summary: Summary) -> Iterator
             summary.arena_context_differs += 1
             continue
         chosen, rejected = sides if pair["winner"] == "model_a" else sides[::-1]
+        if _same_text(chosen["content"], rejected["content"]):
+            summary.same_text += 1
+            continue
         summary.rows += 1
         summary.pairs += 1
         summary.arena_pairs += 1
