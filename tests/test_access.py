@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from chatfeedback.store import Store
+from chatfeedback.ui import keys
 
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
         "client_id": "chatfeedback", "client_secret": "s",
@@ -69,13 +70,13 @@ def test_conversations_belong_to_their_user(app_as, db_url):
     conv = alice.query_params["c"]
     store = Store.open(db_url)
     assert store.conversation(conv).owner == "alice@example.org"
-    assert alice.sidebar.button(key=f"conv_{conv}").label == "alice's secret"
+    assert alice.sidebar.button(key=keys.conversation(conv)).label == "alice's secret"
 
     bob = app_as("bob@example.org", query={"c": conv})
     assert [e.value for e in bob.error] == ["Conversation not found"]
     assert len(bob.chat_message) == 0
-    assert f"conv_{conv}" not in [b.key for b in bob.sidebar.button]
-    bob.button(key="not_found_new").click().run()
+    assert keys.conversation(conv) not in [b.key for b in bob.sidebar.button]
+    bob.button(key=keys.NOT_FOUND_NEW).click().run()
     bob.chat_input[0].set_value("bob's own").run()
     assert bob.query_params["c"] != conv  # a new conversation of his, not an append to hers
     assert [c.title for c in store.list_conversations(owner="bob@example.org")] == ["bob's own"]
@@ -148,6 +149,6 @@ def test_imported_conversations_go_to_their_owner(app_as, db_url, tmp_path):
     conv = result.stdout.strip()
     alice = app_as("alice@example.org", query={"c": conv})
     assert [m.markdown[0].value for m in alice.chat_message] == ["imported q", "imported a"]
-    assert alice.sidebar.button(key=f"conv_{conv}").label == "imported q"
+    assert alice.sidebar.button(key=keys.conversation(conv)).label == "imported q"
     bob = app_as("bob@example.org", query={"c": conv})
     assert [e.value for e in bob.error] == ["Conversation not found"]

@@ -5,7 +5,7 @@ import gc
 import pytest
 
 from chatfeedback.store import Store
-from chatfeedback.ui import heap
+from chatfeedback.ui import heap, keys
 
 
 def answers(at):
@@ -32,7 +32,7 @@ def test_chat_streams_echo_and_persists(make_app, db_url):
     assert [(m.role, m.content, m.status) for m in messages] == [
         ("user", "hello", "complete"),
         ("assistant", 'You said, "hello" ...interesting.', "complete")]
-    assert len(at.feedback) == 1 and at.feedback[0].key == f"fb_{messages[1].id}"
+    assert len(at.feedback) == 1 and at.feedback[0].key == keys.rating(messages[1].id)
 
 
 def test_locked_mode_rates_once(make_app, db_url):
@@ -113,7 +113,7 @@ def test_long_and_unicode_prompts_are_stored_intact(make_app, db_url):
 def test_unknown_conversation_says_not_found(make_app):
     at = make_app(query={"c": "01aaaaaaaaaaaaaaaaaaaaaaaa"})
     assert "Conversation not found" in at.error[0].value
-    at.button(key="not_found_new").click().run()
+    at.button(key=keys.NOT_FOUND_NEW).click().run()
     assert "c" not in at.query_params and not at.error
 
 
@@ -121,12 +121,12 @@ def test_sidebar_lists_conversations_newest_first(make_app):
     at = make_app()
     at.chat_input[0].set_value("first chat").run()
     first = at.query_params["c"]
-    at.button(key="new_chat").click().run()
+    at.button(key=keys.NEW_CHAT).click().run()
     assert "c" not in at.query_params and len(at.chat_message) == 0
     at.chat_input[0].set_value("second chat").run()
     labels = [b.label for b in at.sidebar.button][1:]
     assert labels == ["second chat", "first chat"]
-    at.button(key=f"conv_{first}").click().run()
+    at.button(key=keys.conversation(first)).click().run()
     assert at.query_params["c"] == first
     assert at.chat_message[0].markdown[0].value == "first chat"
 

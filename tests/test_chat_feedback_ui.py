@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from chatfeedback.analytics import Analytics
 from chatfeedback.cli import main
 from chatfeedback.store import Store
+from chatfeedback.ui import keys
 
 
 def button(at, label):
@@ -122,13 +123,13 @@ def test_window_renders_latest_turns_and_show_earlier_loads_more(make_app, db_ur
     assert Analytics(store).totals().shown == 12
 
     old = store.messages(conv.id)[1]
-    at.feedback(key=f"fb_{old.id}").set_value(0).run()  # rate the very first answer
+    at.feedback(key=keys.rating(old.id)).set_value(0).run()  # rate the very first answer
     assert store.rating(old.id).value == 0
     reopened = make_app("[chat]\nwindow = 5\n", query={"c": conv.id})
     assert len(reopened.feedback) == 5  # a new session starts with the window again
     button(reopened, "Show earlier (7 older turns)").click().run()
     button(reopened, "Show earlier (2 older turns)").click().run()
-    assert reopened.feedback(key=f"fb_{old.id}").value == 0
+    assert reopened.feedback(key=keys.rating(old.id)).value == 0
 
 
 def test_new_prompt_in_a_long_conversation_slides_the_window(make_app, db_url):

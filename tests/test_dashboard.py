@@ -9,6 +9,7 @@ import pytest
 from chatfeedback import demo
 from chatfeedback.analytics import Analytics, Filters, wilson
 from chatfeedback.store import Store
+from chatfeedback.ui import keys
 
 END = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -57,8 +58,8 @@ def test_dashboard_shows_the_sql_figures(make_app, demo_store):
 
 def test_filters_narrow_every_figure(make_app, demo_store):
     at = open_dashboard(make_app)
-    at.selectbox(key="dash_model").set_value("llama-3.1-8b")
-    at.selectbox(key="dash_scale").set_value("faces")
+    at.selectbox(key=keys.DASH_MODEL).set_value("llama-3.1-8b")
+    at.selectbox(key=keys.DASH_SCALE).set_value("faces")
     at.run()
     assert not at.exception
     totals = Analytics(demo_store).totals(Filters(model="llama-3.1-8b", scale="faces"))
@@ -88,7 +89,7 @@ def test_rated_share_counts_shown_answers_only(make_app, store):
     low, high = wilson(2, 4)
     assert "2 of the 4 answers shown" in share.help
     assert f"{low:.1%} – {high:.1%}" in share.help
-    at.selectbox(key="dash_scale").set_value("stars").run()
+    at.selectbox(key=keys.DASH_SCALE).set_value("stars").run()
     assert metrics(at)["Rated / shown"] == "25.0%"  # rated on stars, of all shown
 
 
@@ -117,8 +118,8 @@ def test_the_model_verdict_counts_people_and_says_it_is_observational(make_app, 
     rated_answers(store, "alpha", 80, 100)
     rated_answers(store, "beta", beta_positive, 100)
     at = open_dashboard(make_app)
-    at.selectbox(key="dash_cmp_model_a").set_value("alpha")
-    at.selectbox(key="dash_cmp_model_b").set_value("beta")
+    at.selectbox(key=keys.dash_compare("model", "a")).set_value("alpha")
+    at.selectbox(key=keys.dash_compare("model", "b")).set_value("beta")
     at.run()
     [verdict] = [e.value for e in getattr(at, kind) if "alpha" in e.value]
     assert verdict.startswith(start) and "Observational: people chose these" in verdict
@@ -147,20 +148,20 @@ def test_an_empty_database_says_so(make_app):
 
 def test_consent_switch_saves_per_conversation(make_app, store):
     at = make_app('[feedback]\ntraining_consent_default = true\n')
-    switch = at.toggle(key="consent_new")
+    switch = at.toggle(key=keys.CONSENT_NEW)
     assert switch.label == "Allow use for training" and switch.value is True
     switch.set_value(False).run()
     at.chat_input[0].set_value("hello").run()
     conv = store.list_conversations()[0]
     assert conv.training_consent is False  # the choice made before the chat existed
     at.run()
-    assert at.toggle(key=f"consent_{conv.id}").value is False
-    at.toggle(key=f"consent_{conv.id}").set_value(True).run()
+    assert at.toggle(key=keys.consent(conv.id)).value is False
+    at.toggle(key=keys.consent(conv.id)).set_value(True).run()
     assert store.conversation(conv.id).training_consent is True
 
 
 def test_consent_defaults_to_the_config(make_app, store):
     at = make_app()  # training_consent_default is false
-    assert at.toggle(key="consent_new").value is False
+    assert at.toggle(key=keys.CONSENT_NEW).value is False
     at.chat_input[0].set_value("hello").run()
     assert store.list_conversations()[0].training_consent is False

@@ -9,6 +9,7 @@ import pytest
 from chatfeedback.config import load_settings
 from chatfeedback.store import Store
 from chatfeedback.store import experiments as log
+from chatfeedback.ui import keys
 
 from .support import write_config
 
@@ -46,7 +47,7 @@ def test_no_picker_and_no_model_name_in_a_blind_experiment(make_app, tmp_path, d
     config = CONFIG.format(blind="true")
     store = start(tmp_path, db_url, config)
     at = make_app(config)
-    assert not [s for s in at.selectbox if s.key == "cf_model"]
+    assert not [s for s in at.selectbox if s.key == keys.MODEL_PICK]
     at.chat_input[0].set_value("hello").run()
     assert not at.exception
     conversation = store.conversation(at.query_params["c"])
@@ -54,9 +55,9 @@ def test_no_picker_and_no_model_name_in_a_blind_experiment(make_app, tmp_path, d
     assert conversation.unit.startswith("session:")  # nobody signed in: the session
     texts = [c.value for c in at.caption] + [c.value for c in at.sidebar.caption]
     assert not any("gpt" in t or "llama" in t for t in texts), texts
-    assert not [s for s in at.selectbox if s.key == "cf_model"]
-    at.button(key="new_chat").click().run()
-    assert not [s for s in at.selectbox if s.key == "cf_model"]
+    assert not [s for s in at.selectbox if s.key == keys.MODEL_PICK]
+    at.button(key=keys.NEW_CHAT).click().run()
+    assert not [s for s in at.selectbox if s.key == keys.MODEL_PICK]
     at.chat_input[0].set_value("again").run()
     again = store.conversation(at.query_params["c"])
     assert (again.unit, again.arm) == (conversation.unit, conversation.arm)  # same session
@@ -108,8 +109,8 @@ def test_the_page_shows_the_report(make_app, tmp_path, db_url):
     assert labels["Anytime-valid 95 %"] == f"{low * 100:+.1f} to {high * 100:+.1f}"
     assert len(at.get("vega_lite_chart")) == 1  # the sequence over time
     assert any("Randomized by user" in c.value for c in at.caption)
-    at.button(key="exp_refresh").click().run()
-    at.segmented_control(key="exp_metric").set_value("mean_score").run()
+    at.button(key=keys.EXP_REFRESH).click().run()
+    at.segmented_control(key=keys.EXP_METRIC).set_value("mean_score").run()
     assert not at.exception
     mean = reports.build(settings, store, "prompt-v2", "mean_score")
     assert list(at.dataframe[0].value["Mean 0-1 score"]) == pytest.approx(

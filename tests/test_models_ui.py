@@ -9,6 +9,7 @@ import pytest
 
 from chatfeedback.export import answer_row
 from chatfeedback.store import Store
+from chatfeedback.ui import keys
 
 from .openai_server import Script
 from .test_openai_backend import model_entry
@@ -31,7 +32,7 @@ def captions(at) -> list[str]:
 def test_model_picker_for_a_new_conversation(make_app, db_url, openai_server):
     config = ECHO + model_entry(openai_server.base_url, name="llama")
     at = make_app(config)
-    picker = at.selectbox(key="cf_model")
+    picker = at.selectbox(key=keys.MODEL_PICK)
     assert picker.options == ["echo", "llama"] and picker.value == "echo"
     picker.select("llama").run()
     at.chat_input[0].set_value("hi").run()
@@ -41,12 +42,12 @@ def test_model_picker_for_a_new_conversation(make_app, db_url, openai_server):
     assert (messages[1].content, messages[1].model, messages[1].backend) == (
         "Echo: hi", "llama", "openai")
     # an open conversation shows its model instead of the picker
-    assert not [s for s in at.selectbox if s.key == "cf_model"]
+    assert not [s for s in at.selectbox if s.key == keys.MODEL_PICK]
     assert "Model: **llama**" in [c.value for c in at.sidebar.caption]
     # the next new conversation starts with the last choice
-    at.button(key="new_chat").click().run()
-    assert at.selectbox(key="cf_model").value == "llama"
-    at.selectbox(key="cf_model").select("echo").run()
+    at.button(key=keys.NEW_CHAT).click().run()
+    assert at.selectbox(key=keys.MODEL_PICK).value == "llama"
+    at.selectbox(key=keys.MODEL_PICK).select("echo").run()
     at.chat_input[0].set_value("plain").run()
     conversation, messages = stored(db_url, at.query_params["c"])
     assert conversation.model == "echo"
@@ -86,32 +87,32 @@ def test_regenerate_and_switch_versions_each_with_its_rating(make_app, db_url, o
     conv = at.query_params["c"]
     _, messages = stored(db_url, conv)
     prompt_id, first_id = messages[0].id, messages[1].id
-    at.feedback(key=f"fb_{first_id}").set_value(0).run()
-    assert not [b for b in at.button if b.key == f"prev_{prompt_id}"]  # one version: no switch
+    at.feedback(key=keys.rating(first_id)).set_value(0).run()
+    assert not [b for b in at.button if b.key == keys.previous_version(prompt_id)]  # one version: no switch
 
-    at.button(key=f"regen_{prompt_id}").click().run()
+    at.button(key=keys.regenerate(prompt_id)).click().run()
     assert not at.exception
     _, messages = stored(db_url, conv)
     second_id = messages[1].id
     assert second_id != first_id and messages[1].content == "Version two"
     assert at.chat_message[1].markdown[0].value == "Version two"
     assert "2/2" in captions(at)
-    assert at.button(key=f"next_{prompt_id}").disabled
-    assert at.feedback(key=f"fb_{second_id}").value is None  # its own, unrated widget
-    at.feedback(key=f"fb_{second_id}").set_value(1).run()
+    assert at.button(key=keys.next_version(prompt_id)).disabled
+    assert at.feedback(key=keys.rating(second_id)).value is None  # its own, unrated widget
+    at.feedback(key=keys.rating(second_id)).set_value(1).run()
 
-    at.button(key=f"prev_{prompt_id}").click().run()
+    at.button(key=keys.previous_version(prompt_id)).click().run()
     assert at.chat_message[1].markdown[0].value == "Version one"
-    assert "1/2" in captions(at) and at.button(key=f"prev_{prompt_id}").disabled
-    assert at.feedback(key=f"fb_{first_id}").value == 0
+    assert "1/2" in captions(at) and at.button(key=keys.previous_version(prompt_id)).disabled
+    assert at.feedback(key=keys.rating(first_id)).value == 0
 
-    at.button(key=f"next_{prompt_id}").click().run()
+    at.button(key=keys.next_version(prompt_id)).click().run()
     assert at.chat_message[1].markdown[0].value == "Version two"
-    assert at.feedback(key=f"fb_{second_id}").value == 1
+    assert at.feedback(key=keys.rating(second_id)).value == 1
     # a reopened page shows the selected version and its rating
     again = make_app(config, query={"c": conv})
     assert again.chat_message[1].markdown[0].value == "Version two"
-    assert again.feedback(key=f"fb_{second_id}").value == 1
+    assert again.feedback(key=keys.rating(second_id)).value == 1
 
     store = Store.open(db_url)
     rows = [answer_row(r) for r in store.iter_rated_answers()]
@@ -129,11 +130,11 @@ def test_regenerate_in_a_long_chat_keeps_the_window(make_app, db_url, openai_ser
     assert [m.markdown[0].value for m in at.chat_message][::2] == ["two", "three"]
     _, messages = stored(db_url, at.query_params["c"])
     openai_server.reply(Script(text="Three again"))
-    at.button(key=f"regen_{messages[4].id}").click().run()
+    at.button(key=keys.regenerate(messages[4].id)).click().run()
     assert not at.exception
     assert [m.markdown[0].value for m in at.chat_message] == [
         "two", "Echo: two", "three", "Three again"]
-    assert "2/2" in captions(at) and at.button(key="show_earlier")
+    assert "2/2" in captions(at) and at.button(key=keys.SHOW_EARLIER)
 
 
 def test_a_stop_while_the_model_is_silent_ends_the_answer_at_once(make_app, db_url,
@@ -160,5 +161,5 @@ def test_a_stop_while_the_model_is_silent_ends_the_answer_at_once(make_app, db_u
     assert [(m.content, m.status) for m in messages] == [("slow", "complete"), ("", "stopped")]
     again = make_app(config, query={"c": conv})
     assert "Stopped" in captions(again)
-    assert again.feedback(key=f"fb_{messages[1].id}").value is None
-    assert not again.button(key=f"regen_{messages[0].id}").disabled
+    assert again.feedback(key=keys.rating(messages[1].id)).value is None
+    assert not again.button(key=keys.regenerate(messages[0].id)).disabled

@@ -16,6 +16,7 @@ from ..chat import ChatService
 from ..display import safe_markdown
 from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Message
+from . import keys
 from .chat_page import show_answer
 from .context import actor, current_user, service
 from .internals import partial_markdown
@@ -23,7 +24,6 @@ from .stop import on_stop
 from .text import show_text
 
 PARAM = "r"           # the round in the URL
-ERROR = "cf_arena_error"
 BUTTONS = (("model_a", "A is better", ":material/arrow_back:"),
            ("model_b", "B is better", ":material/arrow_forward:"),
            ("tie", "Tie", ":material/drag_handle:"),
@@ -77,7 +77,7 @@ def _vote(round_id: str, winner: str) -> None:
     try:
         arena().vote(round_id, winner, actor=actor())
     except ChatfeedbackError as exc:
-        st.session_state[ERROR] = f"Vote not saved: {exc}"
+        st.session_state[keys.ARENA_ERROR] = f"Vote not saved: {exc}"
 
 
 def current_round(current: Arena) -> RoundView | None:
@@ -98,7 +98,7 @@ def current_round(current: Arena) -> RoundView | None:
 def battle_tab(current: Arena, prompt: str | None) -> None:
     st.caption("Two anonymous models answer your prompt side by side. Vote for the better "
                "answer; their names are shown after your vote.")
-    st.button("New round", icon=":material/add:", key="arena_new_round", on_click=_new_round)
+    st.button("New round", icon=":material/add:", key=keys.ARENA_NEW_ROUND, on_click=_new_round)
     view = current_round(current)
     if prompt is not None:
         view = play_turn(current, view, prompt)
@@ -173,7 +173,7 @@ def stream_both(current: Arena, turn: ArenaTurn, replies: dict[str, Any],
     drawn = {side: 0.0 for side in SIDES}
     for side, piece in interleave(replies):
         if not piece:
-            st.session_state.get("cf_stop_check")  # where Streamlit acts on a Stop click
+            st.session_state.get(keys.STOP_CHECK)  # where Streamlit acts on a Stop click
             continue
         texts[side] += piece
         if time.perf_counter() - drawn[side] >= REDRAW:
@@ -188,7 +188,7 @@ def stream_both(current: Arena, turn: ArenaTurn, replies: dict[str, Any],
 
 
 def vote_area(view: RoundView) -> None:
-    error = st.session_state.pop(ERROR, None)
+    error = st.session_state.pop(keys.ARENA_ERROR, None)
     if error:
         st.error(error, icon=":material/error:")
     if view.failed:
@@ -210,7 +210,7 @@ def vote_area(view: RoundView) -> None:
         return
     columns = st.columns(4)
     for column, (winner, label, icon) in zip(columns, BUTTONS, strict=True):
-        column.button(label, icon=icon, key=f"vote_{winner}", width="stretch",
+        column.button(label, icon=icon, key=keys.arena_vote(winner), width="stretch",
                       type="primary" if vote is not None and vote.winner == winner else "secondary",
                       on_click=_vote, args=(view.round.id, winner))
 
@@ -246,7 +246,7 @@ def leaderboard_tab() -> None:
         "Style-controlled": styled.get(m["model"], {}).get("rating"),
         "Style 95 % interval": _ci(styled[m["model"]]["ci"]) if m["model"] in styled else "–",
         "Style rank": styled.get(m["model"], {}).get("rank"),
-    } for m in board["models"]]), hide_index=True, width="stretch", key="arena_table")
+    } for m in board["models"]]), hide_index=True, width="stretch", key=keys.ARENA_TABLE)
     st.caption("Bradley-Terry ratings (1000 = the mean; +400 = ten times the odds of "
                "winning), 95 % intervals from 1,000 bootstrap resamples of voters; rank = 1 + "
                "the models clearly above. Style-controlled: the same with the differences in "

@@ -11,6 +11,7 @@ from ..chat import Reply
 from ..display import plain, safe_markdown
 from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Conversation, Message
+from . import keys
 from .consent import apply_to_new, consent_toggle
 from .context import actor, current_user, service
 from .models import model_picker, picked_model
@@ -20,7 +21,6 @@ from .text import show_text, stream_text
 from .versions import answer_controls, take_regenerate
 
 PARAM = "c"
-SHOWN_TURNS = "cf_shown_turns"  # conversation id -> how many of its latest turns to render
 
 
 def _open(conversation_id: str | None) -> None:
@@ -34,7 +34,7 @@ def sidebar() -> tuple[DeltaGenerator, DeltaGenerator]:
     """The sidebar: "New chat", then slots for the model picker and :func:`conversation_list`,
     filled at the end of the run, so that a conversation begun in this run is shown too."""
     with st.sidebar:
-        st.button("New chat", icon=":material/add:", key="new_chat", on_click=_open,
+        st.button("New chat", icon=":material/add:", key=keys.NEW_CHAT, on_click=_open,
                   args=(None,), width="stretch")
         models = st.container()  # filled with conversation_list, at the end of the run
         st.caption("Conversations")
@@ -44,9 +44,9 @@ def sidebar() -> tuple[DeltaGenerator, DeltaGenerator]:
 def conversation_list(slot: DeltaGenerator, current: str | None, owner: str | None) -> None:
     with slot:
         for conv in service().store.list_conversations(owner=owner):
-            st.button(plain(conv.title) if conv.title else "Untitled", key=f"conv_{conv.id}",
-                      on_click=_open, args=(conv.id,), width="stretch",
-                      type="primary" if conv.id == current else "secondary")
+            st.button(plain(conv.title) if conv.title else "Untitled",
+                      key=keys.conversation(conv.id), on_click=_open, args=(conv.id,),
+                      width="stretch", type="primary" if conv.id == current else "secondary")
 
 
 def show_answer(message: Message) -> None:
@@ -104,7 +104,7 @@ def render() -> None:
 
 
 def _show_earlier(conversation_id: str, turns: int) -> None:
-    st.session_state.setdefault(SHOWN_TURNS, {})[conversation_id] = turns
+    st.session_state.setdefault(keys.SHOWN_TURNS, {})[conversation_id] = turns
 
 
 def windowed_history(conversation_id: str) -> list[Message]:
@@ -113,10 +113,10 @@ def windowed_history(conversation_id: str) -> list[Message]:
     as shown to a person are marked (exposure)."""
     store = service().store
     window = service().settings.chat.window
-    shown = st.session_state.setdefault(SHOWN_TURNS, {}).get(conversation_id, window)
+    shown = st.session_state.setdefault(keys.SHOWN_TURNS, {}).get(conversation_id, window)
     from_turn = max(0, store.turn_count(conversation_id) - shown)
     if from_turn:
-        st.button(f"Show earlier ({from_turn:,} older turns)", key="show_earlier",
+        st.button(f"Show earlier ({from_turn:,} older turns)", key=keys.SHOW_EARLIER,
                   icon=":material/expand_less:", type="tertiary", on_click=_show_earlier,
                   args=(conversation_id, shown + window))
     history = service().recover_stale(store.messages(conversation_id, from_turn=from_turn))
@@ -134,7 +134,7 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
             blind = _blind(svc.store.conversation(conversation_id, owner=owner))
         except NotFound:
             st.error("Conversation not found")
-            st.button("Start a new chat", key="not_found_new", on_click=_open, args=(None,))
+            st.button("Start a new chat", key=keys.NOT_FOUND_NEW, on_click=_open, args=(None,))
             return
         history = windowed_history(conversation_id)
     else:

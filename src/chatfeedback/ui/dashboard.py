@@ -12,6 +12,7 @@ import streamlit as st
 from .. import scales
 from ..analytics import Analytics, Filters, Group, LowRated, TagCount, Totals, compare_people
 from ..stats import cluster
+from . import keys
 from .context import service
 
 CACHE_SECONDS = 30
@@ -67,13 +68,13 @@ def filters_row(models: list[str], first: date | None, last: date | None) -> tup
     today = date.today()
     start, end = first or today - timedelta(days=28), max(last or today, first or today)
     cols = st.columns([2, 1.3, 1.3, 1])
-    chosen = cols[0].date_input("Dates (UTC)", value=(start, end), key="dash_dates",
+    chosen = cols[0].date_input("Dates (UTC)", value=(start, end), key=keys.DASH_DATES,
                                 format="YYYY-MM-DD")
-    model = cols[1].selectbox("Model", [ALL, *models], key="dash_model")
-    scale = cols[2].selectbox("Scale", list(SCALE_LABELS), key="dash_scale",
+    model = cols[1].selectbox("Model", [ALL, *models], key=keys.DASH_MODEL)
+    scale = cols[2].selectbox("Scale", list(SCALE_LABELS), key=keys.DASH_SCALE,
                               format_func=SCALE_LABELS.__getitem__)
     period = cols[3].segmented_control("Period", ["day", "week"], default="week",
-                                       key="dash_period") or "week"
+                                       key=keys.DASH_PERIOD) or "week"
     since, until = None, None
     if isinstance(chosen, (tuple, list)) and chosen:
         since = chosen[0]
@@ -155,11 +156,11 @@ def comparison(title: str, groups: list[Group], name: str, label: dict[object, s
     if len(groups) < 2:
         st.caption(f"Only one {name.lower()} has ratings: nothing to compare.")
         return
-    keys = [g.key for g in groups]
+    options = [g.key for g in groups]
     cols = st.columns(2)
-    a = cols[0].selectbox(f"Compare {name.lower()}", keys, index=0, key=f"{key}_a",
-                          format_func=label.__getitem__)
-    b = cols[1].selectbox("with", keys, index=1, key=f"{key}_b",
+    a = cols[0].selectbox(f"Compare {name.lower()}", options, index=0,
+                          key=keys.dash_compare(key, "a"), format_func=label.__getitem__)
+    b = cols[1].selectbox("with", options, index=1, key=keys.dash_compare(key, "b"),
                           format_func=label.__getitem__)
     if a == b:
         st.caption("Pick two different ones to compare.")
@@ -210,12 +211,12 @@ def render() -> None:
     models, first, last = _options(database)
     filters, period = filters_row(models, first, last)
     cols = st.columns([1, 4])
-    if cols[0].button("Refresh", icon=":material/refresh:", key="dash_refresh",
+    if cols[0].button("Refresh", icon=":material/refresh:", key=keys.DASH_REFRESH,
                       help=f"Figures are cached for {CACHE_SECONDS} s."):
         _options.clear()
         _figures.clear()
     with_comment = cols[1].toggle("Lowest-rated: only answers with a comment",
-                                  key="dash_with_comment")
+                                  key=keys.DASH_WITH_COMMENT)
     fig = _figures(database, filters, period, with_comment)
     totals_row(fig.totals, filters.scale)
     if filters.scale is None:
@@ -224,9 +225,9 @@ def render() -> None:
                    "put every scale on 0 (worst) to 1 (best).")
     time_chart(fig.over_time)
     comparison("Models", fig.models, "Model", {g.key: str(g.key) for g in fig.models},
-               "dash_cmp_model", fig.model_people)
+               "model", fig.model_people)
     prompt_labels = {g.key: _prompt_label(g.key) for g in fig.prompts}  # quoted, shortened
-    comparison("System prompts", fig.prompts, "System prompt", prompt_labels, "dash_cmp_prompt",
+    comparison("System prompts", fig.prompts, "System prompt", prompt_labels, "prompt",
                fig.prompt_people)
     tags_chart(fig.tags)
     lowest_table(fig.lowest)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from .. import report as reports
 from ..store import experiments as log
+from . import keys
 from .context import service
 
 CACHE_SECONDS = 30
@@ -91,11 +92,11 @@ def render() -> None:
                 "`chatfeedback experiments start NAME`.")
         return
     cols = st.columns([2, 1.2, 1])
-    name = cols[0].selectbox("Experiment", names, key="exp_name")
+    name = cols[0].selectbox("Experiment", names, key=keys.EXP_NAME)
     metric = cols[1].segmented_control("Metric", list(METRIC_LABELS), default="positive_share",
                                        format_func=METRIC_LABELS.__getitem__,
-                                       key="exp_metric") or "positive_share"
-    if cols[2].button("Refresh", icon=":material/refresh:", key="exp_refresh",
+                                       key=keys.EXP_METRIC) or "positive_share"
+    if cols[2].button("Refresh", icon=":material/refresh:", key=keys.EXP_REFRESH,
                       help=f"Figures are cached for {CACHE_SECONDS} s."):
         _report.clear()
     r = _report(service().store.url, name, metric)

@@ -8,6 +8,7 @@ from datetime import date
 import streamlit as st
 
 from ..export.registry import FORMATS, export_bytes
+from . import keys
 from .context import service
 
 __all__ = ["export_bytes", "render"]
@@ -25,5 +26,5 @@ def render() -> None:
         # Deferred: the file is built when the button is clicked, not on every page run.
         st.download_button(spec.label, data=functools.partial(export_bytes, store, spec.name),
                            file_name=f"{spec.stem}-{today}.{spec.extension}", mime=spec.mime,
-                           key=f"export_{spec.name}", icon=":material/download:",
+                           key=keys.export(spec.name), icon=":material/download:",
                            on_click="ignore")

@@ -36,9 +36,10 @@ from streamlit.runtime.app_session import AppSession
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+from . import keys
+
 __all__ = ["StopException", "check", "partial_markdown", "rerun_when_over", "warn_once"]
 log = logging.getLogger("chatfeedback")
-WARNED = "cf_streamlit_warned"  # session flag: the warning was shown in this session
 NEEDED: tuple[tuple[object, str], ...] = (
     (Runtime, "get_app_session"), (Runtime, "is_active_session"),
     (AppSession, "request_rerun"), (AppSession, "_call_soon_on_event_loop"),
@@ -110,8 +111,8 @@ def check() -> str | None:
 def warn_once() -> None:
     """Show :func:`check`'s warning once in this session."""
     message = check()
-    if message and not st.session_state.get(WARNED):
-        st.session_state[WARNED] = True
+    if message and not st.session_state.get(keys.STREAMLIT_WARNED):
+        st.session_state[keys.STREAMLIT_WARNED] = True
         st.toast(message, icon=":material/warning:", duration="long")
 
 

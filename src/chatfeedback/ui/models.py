@@ -6,14 +6,12 @@ import streamlit as st
 
 from ..display import plain
 from ..errors import NotFound
+from . import keys
 from .context import current_user, service
-
-PICK = "cf_model"            # the selectbox (its state is dropped while a conversation is open)
-CHOSEN = "cf_model_chosen"   # the last choice, kept for the next new conversation
 
 
 def _keep() -> None:
-    st.session_state[CHOSEN] = st.session_state.get(PICK)
+    st.session_state[keys.MODEL_CHOSEN] = st.session_state.get(keys.MODEL_PICK)
 
 
 def model_picker(conversation_id: str | None) -> None:
@@ -44,14 +42,14 @@ def model_picker(conversation_id: str | None) -> None:
     if len(names) == 1:
         st.caption(f"Model: **{names[0]}**")
         return
-    if st.session_state.get(CHOSEN) not in names:
-        st.session_state[CHOSEN] = names[0]
-    if st.session_state.get(PICK) not in names:
-        st.session_state[PICK] = st.session_state[CHOSEN]
-    st.selectbox("Model", names, key=PICK, on_change=_keep,
+    if st.session_state.get(keys.MODEL_CHOSEN) not in names:
+        st.session_state[keys.MODEL_CHOSEN] = names[0]
+    if st.session_state.get(keys.MODEL_PICK) not in names:
+        st.session_state[keys.MODEL_PICK] = st.session_state[keys.MODEL_CHOSEN]
+    st.selectbox("Model", names, key=keys.MODEL_PICK, on_change=_keep,
                  help="The model that answers this new conversation; it is stored with it.")
 
 
 def picked_model() -> str | None:
     """The model chosen for a conversation that the next prompt starts."""
-    return st.session_state.get(PICK) or st.session_state.get(CHOSEN)
+    return st.session_state.get(keys.MODEL_PICK) or st.session_state.get(keys.MODEL_CHOSEN)

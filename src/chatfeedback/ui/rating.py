@@ -11,30 +11,28 @@ from ..config import FeedbackConfig
 from ..display import plain
 from ..errors import ChatfeedbackError
 from ..store import Message, Rating
+from . import keys
 from .context import actor, service
 
-SAVED = "cf_ratings"   # session cache: message id -> Rating, refreshed on each full run
-STATUS = "cf_saved"    # message id -> the server-confirmed "Saved" note (this session)
-OPEN = "cf_details"    # message ids whose reasons/comment editor is open
 SAVED_NOTE = "Saved"
 
 
 def remember(ratings: dict[str, Rating]) -> None:
     """Called on every full run with the ratings just read from the database."""
-    st.session_state[SAVED] = dict(ratings)
+    st.session_state[keys.RATINGS] = dict(ratings)
 
 
 def _saved(message_id: str) -> Rating | None:
-    return st.session_state.setdefault(SAVED, {}).get(message_id)
+    return st.session_state.setdefault(keys.RATINGS, {}).get(message_id)
 
 
 def _confirm(message_id: str, rating: Rating) -> None:
-    st.session_state.setdefault(SAVED, {})[message_id] = rating
-    st.session_state.setdefault(STATUS, {})[message_id] = SAVED_NOTE
+    st.session_state.setdefault(keys.RATINGS, {})[message_id] = rating
+    st.session_state.setdefault(keys.SAVED, {})[message_id] = SAVED_NOTE
 
 
 def _opened() -> set[str]:
-    return st.session_state.setdefault(OPEN, set())
+    return st.session_state.setdefault(keys.DETAILS_OPEN, set())
 
 
 def _open_editor(message_id: str) -> None:
@@ -44,13 +42,9 @@ def _open_editor(message_id: str) -> None:
 def _close_editor(message_id: str) -> None:
     """Close it and forget its unsaved input, so that it reopens with what is saved."""
     _opened().discard(message_id)
-    for key in (f"cf_tags_{message_id}", f"cf_comment_{message_id}",
-                f"cf_error_{message_id}"):
+    for key in (keys.tags(message_id), keys.comment(message_id),
+                keys.details_error(message_id)):
         st.session_state.pop(key, None)
-
-
-def _key(message_id: str) -> str:
-    return f"fb_{message_id}"
 
 
 def from_widget(scale: str, index: int | None) -> int | None:
@@ -66,17 +60,17 @@ def to_widget(scale: str, value: int | None) -> int | None:
 
 def _on_change(message_id: str) -> None:
     svc = service()
-    index = st.session_state.get(_key(message_id))
+    index = st.session_state.get(keys.rating(message_id))
     try:
         rating = svc.rate(message_id, from_widget(svc.settings.feedback.scale, index),
                           actor=actor())
     except ChatfeedbackError as exc:
-        st.session_state[f"fb_error_{message_id}"] = f"Rating not saved: {exc}"
+        st.session_state[keys.rating_error(message_id)] = f"Rating not saved: {exc}"
         saved = _saved(message_id)
-        st.session_state[_key(message_id)] = to_widget(
+        st.session_state[keys.rating(message_id)] = to_widget(
             svc.settings.feedback.scale, saved.value if saved else None)
         return
-    st.session_state.pop(f"fb_error_{message_id}", None)
+    st.session_state.pop(keys.rating_error(message_id), None)
     _confirm(message_id, rating)
     if rating.value is None:
         _close_editor(message_id)
@@ -84,7 +78,7 @@ def _on_change(message_id: str) -> None:
         _open_editor(message_id)  # after a rating, ask why (optional)
     # Set the value from code: a widget that this rating locks (disabled) refuses the
     # browser's value on the rerun, but keeps one set through Session State.
-    st.session_state[_key(message_id)] = index
+    st.session_state[keys.rating(message_id)] = index
 
 
 @st.fragment
@@ -96,15 +90,15 @@ def rating_widget(message: Message, *, editable: bool) -> None:
     if not editable and value is None:
         return
     locked = feedback.policy.holds(value)
-    if _key(message.id) not in st.session_state:  # first show in this session: saved value
-        st.session_state[_key(message.id)] = to_widget(feedback.scale, value)
+    if keys.rating(message.id) not in st.session_state:  # first show in this session: saved value
+        st.session_state[keys.rating(message.id)] = to_widget(feedback.scale, value)
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
-        st.feedback(feedback.scale, key=_key(message.id),
+        st.feedback(feedback.scale, key=keys.rating(message.id),
                     disabled=locked or not editable, on_change=_on_change, args=(message.id,))
-        note = st.session_state.get(STATUS, {}).get(message.id)
+        note = st.session_state.get(keys.SAVED, {}).get(message.id)
         if note:  # shown only once the database has it
             st.caption(f":material/check: {note}", width="content")
-    error = st.session_state.get(f"fb_error_{message.id}")
+    error = st.session_state.get(keys.rating_error(message.id))
     if error:
         st.error(error, icon=":material/error:")
     if saved is not None and value is not None:
@@ -138,18 +132,18 @@ def details(message_id: str, saved: Rating, feedback: FeedbackConfig, *,
         if editable:
             label = "Edit" if summary else ("Add a reason or comment" if feedback.comment
                                             else "Add a reason")
-            st.button(label, key=f"cf_edit_{message_id}", type="tertiary",
+            st.button(label, key=keys.details_edit(message_id), type="tertiary",
                       icon=":material/edit_note:", on_click=_open_editor, args=(message_id,))
 
 
 def _editor(message_id: str, saved: Rating, options: list[str],
             feedback: FeedbackConfig) -> None:
-    tags_key, comment_key = f"cf_tags_{message_id}", f"cf_comment_{message_id}"
+    tags_key, comment_key = keys.tags(message_id), keys.comment(message_id)
     if tags_key not in st.session_state:  # opened: start from what is saved
         st.session_state[tags_key] = [t for t in saved.tags if t in options]
     if feedback.comment and comment_key not in st.session_state:
         st.session_state[comment_key] = saved.comment or ""
-    with st.form(key=f"cf_form_{message_id}", border=False):
+    with st.form(key=keys.details_form(message_id), border=False):
         if options:
             st.pills("Why?", options, selection_mode="multi", key=tags_key)
         if feedback.comment:
@@ -160,19 +154,19 @@ def _editor(message_id: str, saved: Rating, options: list[str],
             st.form_submit_button("Save", type="primary", on_click=_on_save,
                                   args=(message_id, feedback.comment))
             st.form_submit_button("Cancel", on_click=_close_editor, args=(message_id,))
-    error = st.session_state.get(f"cf_error_{message_id}")
+    error = st.session_state.get(keys.details_error(message_id))
     if error:
         st.error(error, icon=":material/error:")
 
 
 def _on_save(message_id: str, with_comment: bool) -> None:
-    tags = st.session_state.get(f"cf_tags_{message_id}") or []
-    comment = st.session_state.get(f"cf_comment_{message_id}", "") if with_comment else None
+    tags = st.session_state.get(keys.tags(message_id)) or []
+    comment = st.session_state.get(keys.comment(message_id), "") if with_comment else None
     try:
         rating = service().annotate(message_id, comment=comment, tags=list(tags),
                                     actor=actor())
     except ChatfeedbackError as exc:  # the editor stays open with the text in it
-        st.session_state[f"cf_error_{message_id}"] = f"Not saved: {exc}"
+        st.session_state[keys.details_error(message_id)] = f"Not saved: {exc}"
         return
     _confirm(message_id, rating)
     _close_editor(message_id)

@@ -14,6 +14,7 @@ from ..display import plain
 from ..errors import ChatfeedbackError
 from ..review import Queue, QueueFilter, Review
 from ..rubric import Criterion
+from . import keys
 from .context import actor, is_admin, is_reviewer, service, sign_in_configured
 from .text import show_text
 
@@ -38,7 +39,7 @@ def render() -> None:
     admin = is_admin()
     if admin:
         new_queue(review)
-    if flash := st.session_state.pop("review_flash", None):
+    if flash := st.session_state.pop(keys.REVIEW_FLASH, None):
         st.success(flash, icon=":material/check_circle:")
     queues = review.queues()
     if not queues:
@@ -48,12 +49,12 @@ def render() -> None:
     names = [q.name for q in queues]
     wanted = st.query_params.get("queue")
     name = st.selectbox("Queue", names, index=names.index(wanted) if wanted in names else 0,
-                        key="review_queue")
+                        key=keys.REVIEW_QUEUE)
     st.query_params["queue"] = name
     queue = next(q for q in queues if q.name == name)
     # One view at a time, kept across reruns (a tab would fall back to the first one after
     # every click, and every tab's content would be computed on every run).
-    view = st.radio("View", VIEWS, horizontal=True, key="review_view",
+    view = st.radio("View", VIEWS, horizontal=True, key=keys.REVIEW_VIEW,
                     label_visibility="collapsed")
     if view == "Judge":
         reviewer = who_reviews()
@@ -71,7 +72,7 @@ def who_reviews() -> str | None:
     if sign_in_configured():
         return actor()
     name = st.text_input("Your name (judgements are saved under it)",
-                         value=st.query_params.get("reviewer", ""), key="review_name")
+                         value=st.query_params.get("reviewer", ""), key=keys.REVIEW_NAME)
     if not name.strip():
         st.info("Type your name to start reviewing.")
         return None
@@ -89,12 +90,12 @@ def judge(review: Review, queue: Queue, reviewer: str) -> None:
     # Opening the page takes nothing (an admin looking around holds no item); the first
     # item is taken on request, the next ones as each is judged or skipped.
     item = review.held_item(queue, reviewer)
-    going = st.session_state.get(f"review_going_{queue.id}", False)
+    going = st.session_state.get(keys.review_going(queue.id), False)
     if item is None and not going:
-        if not st.button("Take the next item", type="primary", key="review_take",
+        if not st.button("Take the next item", type="primary", key=keys.REVIEW_TAKE,
                          icon=":material/play_arrow:"):
             return
-        st.session_state[f"review_going_{queue.id}"] = True
+        st.session_state[keys.review_going(queue.id)] = True
     if item is None:
         try:
             item = review.next_item(queue, reviewer)
@@ -109,7 +110,7 @@ def judge(review: Review, queue: Queue, reviewer: str) -> None:
                f"{plain(item.model or 'unknown')}"
                " · other reviewers' values stay hidden until the item is complete")
     conversation = review.conversation(item)
-    with st.container(border=True, key=f"conversation_{item.id}"):
+    with st.container(border=True, key=keys.review("conversation", item.id)):
         if conversation[-1].system_prompt:
             with st.chat_message("system", avatar=":material/settings:"):
                 show_text(conversation[-1].system_prompt)
@@ -117,9 +118,10 @@ def judge(review: Review, queue: Queue, reviewer: str) -> None:
             with st.chat_message(message.role):
                 show_text(message.content)
     with st.form(f"judge_{item.id}", border=True):
-        values = {c.name: criterion_input(c, f"crit_{item.id}_{c.name}") for c in queue.criteria}
+        values = {c.name: criterion_input(c, keys.review("criterion", item.id, c.name))
+                  for c in queue.criteria}
         correction = st.text_area("Correction (optional): the answer that should have been "
-                                  "given", key=f"correction_{item.id}", height=120)
+                                  "given", key=keys.review("correction", item.id), height=120)
         submitted = st.form_submit_button("Submit", type="primary", icon=":material/check:")
     if submitted:
         try:
@@ -127,17 +129,17 @@ def judge(review: Review, queue: Queue, reviewer: str) -> None:
         except ChatfeedbackError as exc:
             st.error(str(exc))
         else:
-            st.session_state["review_flash"] = "Saved. Here is the next item."
+            st.session_state[keys.REVIEW_FLASH] = "Saved. Here is the next item."
             st.rerun()
     with st.expander("Skip this item", icon=":material/skip_next:"):
-        reason = st.text_input("Why do you skip it?", key=f"skip_reason_{item.id}")
-        if st.button("Skip", key=f"skip_{item.id}"):
+        reason = st.text_input("Why do you skip it?", key=keys.review("skip_reason", item.id))
+        if st.button("Skip", key=keys.review("skip", item.id)):
             try:
                 review.skip(item.id, reviewer, reason)
             except ChatfeedbackError as exc:
                 st.error(str(exc))
             else:
-                st.session_state["review_flash"] = "Skipped; it goes to another reviewer."
+                st.session_state[keys.REVIEW_FLASH] = "Skipped; it goes to another reviewer."
                 st.rerun()
 
 
@@ -172,7 +174,7 @@ def progress(review: Review, queue: Queue) -> None:
     table = pd.DataFrame([{"Reviewer": r, "Judged": c["done"], "Skipped": c["skipped"],
                            "Open": c["open"], "Given up": c["expired"]}
                           for r, c in sorted(counts["reviewers"].items())])
-    st.dataframe(table, hide_index=True, key="review_progress")
+    st.dataframe(table, hide_index=True, key=keys.REVIEW_PROGRESS)
 
 
 def _describe(qfilter: QueueFilter) -> str:
@@ -211,7 +213,7 @@ def agreement(review: Review, queue: Queue, admin: bool) -> None:
             st.dataframe(pd.DataFrame([{"Reviewer A": p.rater_a, "Reviewer B": p.rater_b,
                                         "Items": p.items, "Cohen's kappa": p.kappa}
                                        for p in result.pairs]),
-                         hide_index=True, key=f"kappa_{queue.id}_{name}")
+                         hide_index=True, key=keys.review("kappa", queue.id, name))
         if result.widest:
             st.markdown("**Widest disagreements**")
         for disagreement in result.widest:
@@ -230,16 +232,17 @@ def widest_item(review: Review, queue: Queue, criterion: Criterion, disagreement
         if not admin:
             return
         domain = list(criterion.domain)
-        choice = st.selectbox("Final value", domain, key=f"final_{criterion.name}_{item.id}",
+        choice = st.selectbox("Final value", domain,
+                              key=keys.review("final", criterion.name, item.id),
                               index=domain.index(settled) if settled in domain else None,
                               format_func=lambda v: _label(criterion, v))
-        if st.button("Set final value", key=f"adjudicate_{criterion.name}_{item.id}"):
+        if st.button("Set final value", key=keys.review("adjudicate", criterion.name, item.id)):
             try:
                 review.adjudicate(queue, item.id, criterion.name, choice, actor())
             except ChatfeedbackError as exc:
                 st.error(str(exc))
             else:
-                st.session_state["review_flash"] = (f"Final value of {criterion.name} for item "
+                st.session_state[keys.REVIEW_FLASH] = (f"Final value of {criterion.name} for item "
                                                     f"{item.position + 1} saved.")
                 st.rerun()
 
@@ -251,27 +254,31 @@ def _num(value: float | None) -> str:
 # ----------------------------------------------------------------------------- new queue
 def new_queue(review: Review) -> None:
     with st.expander("New queue", icon=":material/add:"), st.form("new_queue"):
-        name = st.text_input("Name", key="nq_name")
+        name = st.text_input("Name", key=keys.new_queue("name"))
         k = st.number_input("Reviewers per item (k)", min_value=1, max_value=50, value=1,
-                            key="nq_k")
+                            key=keys.new_queue("k"))
         everything = [c.name for c in review.criteria]
-        criteria = st.multiselect("Criteria", everything, default=everything, key="nq_criteria")
+        criteria = st.multiselect("Criteria", everything, default=everything,
+                                  key=keys.new_queue("criteria"))
         cols = st.columns(2)
-        since = cols[0].date_input("Answers from (UTC day)", value=None, key="nq_since")
-        until = cols[1].date_input("Answers before (UTC day)", value=None, key="nq_until")
+        since = cols[0].date_input("Answers from (UTC day)", value=None,
+                                   key=keys.new_queue("since"))
+        until = cols[1].date_input("Answers before (UTC day)", value=None,
+                                   key=keys.new_queue("until"))
         cols = st.columns(2)
         model = cols[0].selectbox("Model", [ANY, *Analytics(review.store).models()],
-                                  key="nq_model")
+                                  key=keys.new_queue("model"))
         polarity = cols[1].selectbox("Rating", [ANY, "positive", "negative", "neutral",
-                                                "unrated"], key="nq_polarity")
+                                                "unrated"], key=keys.new_queue("polarity"))
         cols = st.columns(2)
-        tag = cols[0].text_input("Reason tag", key="nq_tag")
-        batch = cols[1].text_input("Import batch id", key="nq_batch")
-        shown_unrated = st.checkbox("Only answers shown but not rated", key="nq_shown_unrated")
+        tag = cols[0].text_input("Reason tag", key=keys.new_queue("tag"))
+        batch = cols[1].text_input("Import batch id", key=keys.new_queue("batch"))
+        shown_unrated = st.checkbox("Only answers shown but not rated",
+                                    key=keys.new_queue("shown_unrated"))
         cols = st.columns(2)
         sample = cols[0].number_input("Random sample of N (0: all)", min_value=0, value=0,
-                                      key="nq_sample")
-        seed = cols[1].number_input("Sample seed", min_value=0, value=0, key="nq_seed")
+                                      key=keys.new_queue("sample"))
+        seed = cols[1].number_input("Sample seed", min_value=0, value=0, key=keys.new_queue("seed"))
         create = st.form_submit_button("Create queue", type="primary")
     if not create:
         return
@@ -287,6 +294,6 @@ def new_queue(review: Review) -> None:
         st.error(str(exc))
         return
     st.query_params["queue"] = made.name
-    st.session_state["review_queue"] = made.name  # the selectbox below is not drawn yet
-    st.session_state["review_flash"] = f"Created queue '{made.name}' with {made.items:,} items."
+    st.session_state[keys.REVIEW_QUEUE] = made.name  # the selectbox below is not drawn yet
+    st.session_state[keys.REVIEW_FLASH] = f"Created queue '{made.name}' with {made.items:,} items."
     st.rerun()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import streamlit as st
 
+from . import keys
 from .context import current_user, sign_in_configured
 
 
@@ -25,7 +26,7 @@ def require_sign_in() -> None:
     st.write("Sign in to chat and rate answers. Your conversations are visible to you only.")
     for provider in providers():
         label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
-        st.button(label, key=f"sign_in_{provider or 'default'}", type="primary",
+        st.button(label, key=keys.sign_in(provider), type="primary",
                   icon=":material/login:", on_click=st.login,
                   args=() if provider is None else (provider,))
     st.stop()
@@ -39,4 +40,4 @@ def user_menu() -> None:
     with st.sidebar:
         name = st.user.get("name")
         st.caption(f"Signed in as **{name}** ({user})" if name else f"Signed in as {user}")
-        st.button("Sign out", key="sign_out", icon=":material/logout:", on_click=st.logout)
+        st.button("Sign out", key=keys.SIGN_OUT, icon=":material/logout:", on_click=st.logout)

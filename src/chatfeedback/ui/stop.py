@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from ..chat import Reply
+from . import keys
 from .internals import StopException, rerun_when_over
 
 IDLE = 0.1  # seconds between looks at the Stop button while the model is silent
@@ -42,7 +43,7 @@ def stoppable(reply: Reply) -> Iterator[str]:
     too."""
     for piece in reply.pieces(idle=IDLE):
         if not piece:
-            st.session_state.get("cf_stop_check")  # raises StopException after a Stop
+            st.session_state.get(keys.STOP_CHECK)  # raises StopException after a Stop
         yield piece
 
 

@@ -7,26 +7,24 @@ import streamlit as st
 from ..display import plain
 from ..errors import ChatfeedbackError
 from ..store import Message
+from . import keys
 from .context import service
-
-REGENERATE = "cf_regenerate"    # the answer whose prompt is to be answered again this run
-ERROR = "cf_version_error"      # a version switch that failed, shown on the next run
 
 
 def take_regenerate() -> str | None:
     """The answer id a Regenerate click asked for (once)."""
-    return st.session_state.pop(REGENERATE, None)
+    return st.session_state.pop(keys.REGENERATE, None)
 
 
 def _regenerate(answer_id: str) -> None:
-    st.session_state[REGENERATE] = answer_id
+    st.session_state[keys.REGENERATE] = answer_id
 
 
 def _select(message_id: str) -> None:
     try:
         service().store.select_version(message_id)
     except ChatfeedbackError as exc:
-        st.session_state[ERROR] = f"Could not switch versions: {exc}"
+        st.session_state[keys.VERSION_ERROR] = f"Could not switch versions: {exc}"
 
 
 def describe(message: Message, *, blind: bool = False) -> str:
@@ -47,22 +45,23 @@ def answer_controls(message: Message, *, blind: bool = False) -> None:
     Keys come from the prompt's id, so they stay put while versions are switched."""
     if message.parent_id is None:
         return
-    error = st.session_state.pop(ERROR, None)
+    error = st.session_state.pop(keys.VERSION_ERROR, None)
     if error:
         st.error(error, icon=":material/error:")
     slot = message.parent_id
     with st.container(horizontal=True, vertical_alignment="center", gap="small",
-                      key=f"versions_{slot}"):
+                      key=keys.versions(slot)):
         if message.siblings > 1 or message.version > 1:  # store.message() does not count
             ids = [v.id for v in service().store.versions(message.parent_id)]
             at = ids.index(message.id) if message.id in ids else len(ids) - 1
-            st.button("‹", key=f"prev_{slot}", type="tertiary", help="Previous version",
+            st.button("‹", key=keys.previous_version(slot), type="tertiary",
+                      help="Previous version",
                       disabled=at == 0, on_click=_select, args=(ids[max(at - 1, 0)],))
             st.caption(f"{at + 1}/{len(ids)}", width="content")
-            st.button("›", key=f"next_{slot}", type="tertiary", help="Next version",
+            st.button("›", key=keys.next_version(slot), type="tertiary", help="Next version",
                       disabled=at == len(ids) - 1, on_click=_select,
                       args=(ids[min(at + 1, len(ids) - 1)],))
-        st.button("Regenerate", key=f"regen_{slot}", type="tertiary",
+        st.button("Regenerate", key=keys.regenerate(slot), type="tertiary",
                   icon=":material/refresh:", disabled=message.status == "streaming",
                   help="Answer this prompt again; every version is kept with its own rating.",
                   on_click=_regenerate, args=(message.id,))
