@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.arena_sim import simulate
+from harness.arena_sim import simulate
 
 from chatfeedback.stats import bradley_terry as bt
 

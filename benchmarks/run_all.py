@@ -1,6 +1,7 @@
 """Run every benchmark one after another (never in parallel: they measure the machine).
 
-    .venv/bin/python benchmarks/run_all.py [name ...]   # names: streaming long_chat load analytics_scale
+    .venv/bin/python benchmarks/run_all.py [name ...]
+    # names: streaming long_chat load analytics_scale arena arena_streaming
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["streaming", "long_chat", "load", "analytics_scale"]
+ORDER = ["streaming", "long_chat", "load", "analytics_scale", "arena", "arena_streaming"]
 
 
 def main(names: list[str]) -> int:

@@ -14,7 +14,7 @@ from chatfeedback.cli import main
 from chatfeedback.stats.bradley_terry import WINNERS
 from chatfeedback.store import Store
 
-from .arena_sim import simulate
+from harness.arena_sim import simulate
 from .test_arena import ECHOS, play
 
 pytestmark = pytest.mark.all_databases

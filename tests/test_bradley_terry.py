@@ -9,7 +9,7 @@ import pytest
 from scipy.optimize import minimize
 
 from chatfeedback.stats import bradley_terry as bt
-from tests.arena_sim import simulate, truth
+from harness.arena_sim import simulate, truth
 
 THETA8 = np.array([1.2, 0.9, 0.6, 0.35, 0.1, -0.2, -0.5, -0.9])
 

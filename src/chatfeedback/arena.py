@@ -26,6 +26,7 @@ from .store import ArenaRound, ArenaVote, Message, Store
 
 SIDES = ("a", "b")
 ACTIVE_REFRESH = 30.0   # seconds an active-sampling snapshot of the intervals is reused
+START = 0.001           # seconds the first read of each side waits (see interleave)
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,17 @@ def _last_answer(messages: list[Message]) -> Message | None:
 def interleave(replies: dict[str, Reply], idle: float = 0.02) -> Iterator[tuple[str, str]]:
     """Stream several replies at once: yields (side, text) as pieces arrive on either side,
     and (side, "") every ``idle`` seconds a side is silent (the reader's chance to look for a
-    Stop). Every reply's model is asked within ``idle`` seconds of the first."""
-    streams = {side: reply.pieces(idle) for side, reply in replies.items()}
+    Stop). Every reply's model is asked at once: each stream is first read with a wait of
+    1 ms (which starts its reader), and only then with ``idle``."""
+    streams = {side: reply.pieces(START) for side, reply in replies.items()}
+    for side in list(streams):
+        try:
+            piece = next(streams[side])
+        except StopIteration:
+            del streams[side]
+            continue
+        replies[side].pieces(idle)   # the same stream, now looked at every ``idle`` seconds
+        yield side, piece
     while streams:
         for side in list(streams):
             try:
@@ -149,7 +159,7 @@ class Arena:
             voter=voter, model_a=model_a, model_b=model_b, conversation_a=conversations[0].id,
             conversation_b=conversations[1].id, sampling=self.settings.arena.sampling,
             probability=probability, weight=weight)
-        return self.send(rnd, prompt, owner=owner)
+        return self._send(rnd, prompt, owner)
 
     def send(self, rnd: ArenaRound, prompt: str, *, owner: str | None = None) -> ArenaTurn:
         """The next prompt of a round, to both sides (the round goes on, as in LMArena)."""
@@ -158,6 +168,9 @@ class Arena:
             raise FeedbackError("this round is voted; start a new round")
         if view.failed:
             raise FeedbackError("one side of this round failed; start a new round")
+        return self._send(rnd, prompt, owner)
+
+    def _send(self, rnd: ArenaRound, prompt: str, owner: str | None) -> ArenaTurn:
         turns = [self.service.send(conv, prompt, owner=owner)
                  for conv in (rnd.conversation_a, rnd.conversation_b)]
         return ArenaTurn(rnd, turns[0], turns[1])

@@ -1,6 +1,6 @@
 """Simulated arena votes from known strengths, with voters who have their own biases.
 
-Shared by tests/test_bradley_terry.py and benchmarks/arena.py. Each voter has an activity level
+Shared by the tests (test_bradley_terry.py, test_arena_cli.py) and benchmarks/arena.py. Each voter has an activity level
 (some vote a lot), a taste of their own (a per-model offset, so one voter's votes are correlated),
 a lean towards side A, and a propensity to call a tie or "both bad".
 """
