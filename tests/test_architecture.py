@@ -1,34 +1,118 @@
-"""The core never imports streamlit: only chatfeedback/ui/ may."""
+"""The layers, and every "never" between them, checked on each module's imports.
+
+    ui/, cli       the clients; ui/ is the only importer of streamlit, nothing below imports it
+    chat, export, analytics, review, arena, experiments, cli ...   the core
+    store/         the only place with SQL; imports nothing above it
+    backends/      beside the store: neither knows the other
+    errors, ids, scales, policy, history, stats/   the floor (stats: pure functions)
+"""
 
 import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "chatfeedback"
+# What the store may import from the package besides itself: the floor.
+FLOOR = ("errors", "ids", "scales", "policy", "history", "stats")
+# Shipped before "a migration imports no application code" was checked (history).
+SHIPPED_IMPORTING = {"0007_shown_rated_counts.py"}
+
+
+def modules(under: str = "") -> list[Path]:
+    return sorted((SRC / under).rglob("*.py"))
+
+
+def where(path: Path) -> tuple[str, ...]:
+    """The package path of a module: ('store', 'columns'), ('chat',)."""
+    return path.relative_to(SRC).with_suffix("").parts
+
+
+def imports(path: Path) -> set[str]:
+    """Every name ``path`` imports, relative imports resolved: 'sqlalchemy.orm',
+    'chatfeedback.store.schema', and 'chatfeedback.scales' for ``from .. import scales``."""
+    package = ["chatfeedback", *where(path)[:-1]]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package[:len(package) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            found.add(module)
+            found |= {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def ours(names: set[str]) -> set[str]:
+    """The package's own modules among ``names``, without the 'chatfeedback.' prefix."""
+    return {n.removeprefix("chatfeedback.") for n in names
+            if n.startswith("chatfeedback.")}
+
+
+def top(name: str) -> str:
+    return name.split(".")[0]
 
 
 def test_streamlit_only_in_ui():
+    offenders = [str(where(p)) for p in modules()
+                 if where(p)[0] != "ui" and "streamlit" in {top(n) for n in imports(p)}]
+    assert offenders == []
+
+
+def test_nothing_below_the_ui_imports_it():
+    """The core works without Streamlit: no module below the clients (ui/ and the CLI,
+    whose ``run`` starts the UI) imports ui/."""
+    offenders = [(where(p), n) for p in modules()
+                 if where(p)[0] != "ui" and not where(p)[0].startswith("cli")
+                 for n in ours(imports(p)) if top(n) == "ui"]
+    assert offenders == []
+
+
+def test_sql_only_in_the_store():
+    """sqlalchemy is imported, and a Store's ``engine`` read, only inside store/."""
     offenders = []
-    for path in SRC.rglob("*.py"):
-        if "ui" in path.relative_to(SRC).parts:
+    for path in modules():
+        if where(path)[0] == "store":
             continue
+        if "sqlalchemy" in {top(n) for n in imports(path)}:
+            offenders.append((where(path), "imports sqlalchemy"))
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if any(n == "streamlit" or n.startswith("streamlit.") for n in names):
-                offenders.append(str(path.relative_to(SRC)))
+            if isinstance(node, ast.Attribute) and node.attr == "engine":
+                offenders.append((where(path), f"reads .engine on line {node.lineno}"))
+    assert offenders == []
+
+
+def test_the_store_imports_nothing_above_it():
+    """No chat, export, analytics, ui, cli, backends, review, arena ...: only the floor."""
+    offenders = [(where(p), n) for p in modules("store")
+                 for n in ours(imports(p))
+                 if top(n) != "store" and top(n) not in FLOOR]
+    assert offenders == []
+
+
+def test_backends_and_the_store_know_nothing_of_each_other():
+    offenders = [(where(p), n) for p in modules("backends") for n in ours(imports(p))
+                 if top(n) == "store"]
+    offenders += [(where(p), n) for p in modules("store") for n in ours(imports(p))
+                  if top(n) == "backends"]
     assert offenders == []
 
 
 def test_statistics_are_pure_functions():
-    """stats/ works on counts and aggregates: no database, no Streamlit, no Store."""
-    offenders = []
-    for path in (SRC / "stats").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if isinstance(node, ast.ImportFrom) and node.level > 0:
-                names = ["." * node.level + (node.module or "")]
-            if any(n.split(".")[0] in ("sqlalchemy", "streamlit") or n.startswith("..")
-                   or "store" in n for n in names):
-                offenders.append(f"{path.relative_to(SRC)}: {names}")
+    """stats/ works on counts and aggregates: no database, no Streamlit, no Store; of the
+    package it imports only stats/ itself."""
+    offenders = [(where(p), n) for p in modules("stats") for n in imports(p)
+                 if top(n) in ("sqlalchemy", "streamlit")
+                 or (n.startswith("chatfeedback") and top(n.removeprefix("chatfeedback."))
+                     != "stats")]
+    assert offenders == []
+
+
+def test_migrations_import_no_application_code():
+    """A migration is history: it carries its own copy of any rule it applies."""
+    offenders = [p.name for p in modules("store/migrations/versions")
+                 if p.name not in SHIPPED_IMPORTING and any(
+                     n.startswith("chatfeedback") for n in imports(p))]
     assert offenders == []
