@@ -183,3 +183,41 @@ def test_report_command(tmp_path, db_url, store):
     assert data["verdict"] in text
     bad = CliRunner().invoke(main, ["report", "--experiment", "nope", *opts])
     assert bad.exit_code == 2 and "unknown experiment 'nope'" in bad.output
+
+
+def _unit_counts(store):
+    from sqlalchemy import select
+
+    from chatfeedback.store.schema import unit_counts
+    with store.engine.connect() as conn:
+        return sorted((r.arm, r.unit, str(r.day), r.n, r.positive, r.score, r.score_sq)
+                      for r in conn.execute(select(unit_counts)) if r.n)
+
+
+def test_unit_counters_follow_changes_and_equal_a_rebuild_and_the_upgrade(store):
+    from alembic import command
+    from sqlalchemy import select
+
+    from chatfeedback.store.schema import ratings
+    from chatfeedback.store.store import alembic_config
+
+    people = {f"p{i}": ("v2" if i % 2 else "control", 0.5, 3) for i in range(10)}
+    fill(store, people, scale="stars")
+    with store.engine.connect() as conn:
+        rated = [r for (r,) in conn.execute(select(ratings.c.message_id)
+                                            .order_by(ratings.c.message_id))]
+    store.rate(rated[0], 5, scale="stars")          # change
+    store.rate(rated[1], None, scale="stars")       # clear
+    store.rate(rated[2], 1, scale="thumbs")         # another scale
+    store.annotate(rated[3], tags=["Clear"])        # not a rating change
+    live = _unit_counts(store)
+    sums = log.unit_sums(store, "prompt-v2", "mean_score")
+    assert sum(s.ratings for s in sums.values()) == 29
+    store.rebuild_stats()
+    assert _unit_counts(store) == live
+    with store.engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")
+    store.upgrade()
+    assert _unit_counts(store) == live

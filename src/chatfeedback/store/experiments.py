@@ -1,7 +1,8 @@
 """Experiments in the database: the start/stop log, and each arm's per-unit sums.
 
-The report's figures are computed by the database: ratings are summed per (arm, unit) with
-``GROUP BY``, and those per-unit sums are summed again per arm into the six sufficient
+The report's figures are computed by the database from ``unit_counts``, the running totals
+per unit and day the Store keeps as ratings change (store/stats.py): summed per (arm, unit)
+with ``GROUP BY``, and those per-unit sums summed again per arm into the six sufficient
 statistics of :class:`chatfeedback.stats.cluster.UnitSums`; Python receives one row per arm
 (per arm and day for the curve over time), however many ratings and people there are.
 """
@@ -20,8 +21,7 @@ from ..stats.cluster import UnitSums
 from .aggregates import _positive
 from .errors import db_errors
 from .filters import Filters
-from .schema import conversations, experiment_events, ratings
-from .stats import day_column
+from .schema import conversations, experiment_events, ratings, unit_counts
 from .store import Store, as_utc, now
 
 METRICS = ("positive_share", "mean_score")
@@ -85,24 +85,26 @@ def _value(metric: str) -> Any:
     raise ConfigError(f"unknown metric '{metric}' (use {' or '.join(METRICS)})")
 
 
-def _per_unit(name: str, metric: str, *, by_day: Any = None) -> Any:
-    """Per (arm, unit[, day]): ratings, their sum and sum of squares under ``metric``."""
-    value = _value(metric)
-    keys = [conversations.c.arm.label("arm"), conversations.c.unit.label("unit")]
-    if by_day is not None:
-        keys.append(by_day.label("day"))
-    return (select(*keys, func.count().label("n"), func.sum(value).label("y"),
-                   func.sum(value * value).label("sq"))
-            .select_from(conversations.join(ratings,
-                                            ratings.c.conversation_id == conversations.c.id))
-            .where(conversations.c.experiment == name, ratings.c.value.is_not(None))
-            .group_by(*(k.element for k in keys)))
+def _counted(name: str, metric: str) -> tuple[Any, Any]:
+    """The experiment's unit_counts rows, and their value sum and sum of squares under
+    ``metric`` (a positive is 1, so its square is itself)."""
+    t = unit_counts
+    if metric == "positive_share":
+        return t, (t.c.positive, t.c.positive)
+    if metric == "mean_score":
+        return t, (t.c.score, t.c.score_sq)
+    raise ConfigError(f"unknown metric '{metric}' (use {' or '.join(METRICS)})")
 
 
 @db_errors
 def unit_sums(store: Store, name: str, metric: str) -> dict[str, UnitSums]:
-    """Each arm's per-unit sums (arms without ratings are absent)."""
-    u = _per_unit(name, metric).subquery()
+    """Each arm's per-unit sums (arms without ratings are absent), from the running totals
+    per unit and day: GROUP BY unit, then per arm."""
+    t, (value, square) = _counted(name, metric)
+    u = (select(t.c.arm, func.sum(t.c.n).label("n"), func.sum(value).label("y"),
+                func.sum(square).label("sq"))
+         .where(t.c.experiment == name).group_by(t.c.arm, t.c.unit)
+         .having(func.sum(t.c.n) > 0).subquery())
     query = (select(u.c.arm, func.count(), func.sum(u.c.n), func.sum(u.c.y),
                     func.sum(u.c.y * u.c.y), func.sum(u.c.n * u.c.n), func.sum(u.c.n * u.c.y),
                     func.sum(u.c.sq))
@@ -129,22 +131,23 @@ def daily_unit_sums(store: Store, name: str, metric: str) -> list[tuple[date, st
     Each unit's running totals change only on days it rated, so the database computes, per
     (arm, unit, day), the change that day makes to each arm-level sum (a unit's squares
     grow from (y - dy)^2 to y^2) and sums the changes per (arm, day); Python adds them up."""
+    t, (value, square) = _counted(name, metric)
+    d = (select(t.c.arm, t.c.unit, t.c.day, t.c.n, value.label("y"), square.label("sq"))
+         .where(t.c.experiment == name, t.c.n > 0).subquery())
+    # In the key's order (no sort), a ROWS frame: SQLite's default RANGE frame costs twice.
+    order = {"partition_by": (d.c.arm, d.c.unit), "order_by": d.c.day, "rows": (None, 0)}
+    running = select(d.c.arm, d.c.day, d.c.n, d.c.y, d.c.sq,
+                     func.sum(d.c.n).over(**order).label("cn"),
+                     func.sum(d.c.y).over(**order).label("cy")).subquery()
+    r = running
+    pn, py = r.c.cn - r.c.n, r.c.cy - r.c.y   # the unit's totals before this day
+    # n > 0 on every row, so a unit's first day is the one where its total is that day's
+    query = (select(r.c.day, r.c.arm, func.sum(case((pn == 0, 1), else_=0)),
+                    func.sum(r.c.n), func.sum(r.c.y),
+                    func.sum(r.c.cy * r.c.cy - py * py), func.sum(r.c.cn * r.c.cn - pn * pn),
+                    func.sum(r.c.cn * r.c.cy - pn * py), func.sum(r.c.sq))
+             .group_by(r.c.day, r.c.arm).order_by(r.c.day, r.c.arm))
     with store.engine.connect() as conn:
-        day = day_column(conn, ratings.c.rated_at)
-        d = _per_unit(name, metric, by_day=day).subquery()
-        order = {"partition_by": (d.c.arm, d.c.unit), "order_by": d.c.day}
-        n = func.sum(d.c.n).over(**order)
-        y = func.sum(d.c.y).over(**order)
-        first = func.row_number().over(**order)
-        running = select(d.c.arm, d.c.day, d.c.n, d.c.y, d.c.sq, n.label("cn"),
-                         y.label("cy"), first.label("k")).subquery()
-        r = running
-        pn, py = r.c.cn - r.c.n, r.c.cy - r.c.y   # the unit's totals before this day
-        query = (select(r.c.day, r.c.arm, func.sum(case((r.c.k == 1, 1), else_=0)),
-                        func.sum(r.c.n), func.sum(r.c.y),
-                        func.sum(r.c.cy * r.c.cy - py * py), func.sum(r.c.cn * r.c.cn - pn * pn),
-                        func.sum(r.c.cn * r.c.cy - pn * py), func.sum(r.c.sq))
-                 .group_by(r.c.day, r.c.arm).order_by(r.c.day, r.c.arm))
         rows = conn.execute(query).all()
     totals: dict[str, list[float]] = {}
     out: list[tuple[date, str, UnitSums]] = []

@@ -199,6 +199,23 @@ shown_rated_counts = Table(
 )
 
 
+# An experiment's ratings summed per unit (a person or a conversation) and UTC day, kept
+# like the counters above (Store.rate) for conversations in an experiment: the report sums
+# these instead of a million ratings. Without rowid on SQLite: the key is the read order.
+unit_counts = Table(
+    "unit_counts", metadata,
+    Column("experiment", String(200), primary_key=True),
+    Column("arm", String(200), primary_key=True),
+    Column("unit", String(320), primary_key=True),
+    Column("day", Date, primary_key=True),            # the day of rated_at
+    Column("n", Integer, nullable=False),             # ratings
+    Column("positive", Integer, nullable=False),      # of them positive (scales.polarity)
+    Column("score", Float, nullable=False),           # sum of their 0-1 scores
+    Column("score_sq", Float, nullable=False),        # sum of the squared scores
+    sqlite_with_rowid=False,
+)
+
+
 # Review: queues of answers that reviewers judge by a rubric (see review.py).
 review_queues = Table(
     "review_queues", metadata,

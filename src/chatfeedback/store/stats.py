@@ -16,18 +16,33 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Date, Table, and_, case, cast, delete, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .. import scales
 from .schema import (
     answer_counts,
+    conversations,
     messages,
     rating_counts,
     rating_tags,
     ratings,
     shown_rated_counts,
     tag_counts,
+    unit_counts,
 )
 
 
@@ -59,8 +74,8 @@ def _upsert(conn: Connection, table: Table, key: dict[str, Any], counters: dict[
 
 
 def count_rating(conn: Connection, row: Mapping[str, Any] | None, delta: int) -> None:
-    """Add ``delta`` (+1 or -1) for a ratings row (and its tags); a cleared rating
-    (value None) counts nowhere."""
+    """Add ``delta`` (+1 or -1) for a ratings row (its tags, and its experiment unit); a
+    cleared rating (value None) counts nowhere."""
     if row is None or row["value"] is None:
         return
     day = day_of(row["rated_at"])
@@ -72,6 +87,26 @@ def count_rating(conn: Connection, row: Mapping[str, Any] | None, delta: int) ->
     for tag in row["tags"] or ():
         _upsert(conn, tag_counts, dict(day=day, model=model, scale=row["scale"],
                                        value=row["value"], tag=tag), {"n": delta})
+    count_unit(conn, row, delta)
+
+
+def count_unit(conn: Connection, row: Mapping[str, Any] | None, delta: int) -> None:
+    """Add ``delta`` for a ratings row to its experiment unit's counter, when its
+    conversation is in an experiment."""
+    if row is None or row["value"] is None:
+        return
+    conv = conn.execute(select(conversations.c.experiment, conversations.c.arm,
+                               conversations.c.unit)
+                        .where(conversations.c.id == row["conversation_id"])).first()
+    if conv is None or conv.experiment is None:
+        return
+    score = scales.score(row["scale"], row["value"]) or 0.0
+    positive = 1 if scales.polarity(row["scale"], row["value"]) else 0
+    _upsert(conn, unit_counts,
+            dict(experiment=conv.experiment, arm=conv.arm or "",
+                 unit=conv.unit or row["conversation_id"], day=day_of(row["rated_at"])),
+            {"n": delta, "positive": delta * positive, "score": delta * score,
+             "score_sq": delta * score * score})
 
 
 def count_answers(conn: Connection, when: datetime, model: str | None, *, answers: int = 0,
@@ -112,7 +147,9 @@ def rebuild(conn: Connection) -> None:
 
 def replace(conn: Connection, counts: Counts) -> None:
     """Make the counters ``counts`` (from :func:`count`), and nothing else."""
-    for table in COUNTERS:
+    for table in (*COUNTERS, unit_counts):
+        if table.name not in counts:
+            continue  # unit_counts in a database from before it (see count)
         conn.execute(delete(table))
         if counts[table.name]:
             conn.execute(insert(table), counts[table.name])
@@ -166,9 +203,38 @@ def count(conn: Connection) -> Counts:
         row["shown"] += n_shown
         if n_shown_rated:
             shown_rated_rows.append(dict(day=_date(d), model=m, scale=scale, n=n_shown_rated))
-    return {rating_counts.name: list(rows.values()), tag_counts.name: tag_rows,
-            answer_counts.name: list(answer_rows.values()),
-            shown_rated_counts.name: shown_rated_rows}
+    counts = {rating_counts.name: list(rows.values()), tag_counts.name: tag_rows,
+              answer_counts.name: list(answer_rows.values()),
+              shown_rated_counts.name: shown_rated_rows}
+    # Revision 0007 rebuilds the counters with this code, long before unit_counts exists.
+    if inspect(conn).has_table(unit_counts.name):
+        counts[unit_counts.name] = _count_units(conn, day)
+    return counts
+
+
+def _count_units(conn: Connection, day: Any) -> list[dict[str, Any]]:
+    """unit_counts from the ratings of experiment conversations: one row per (experiment,
+    arm, unit, day, scale, value) from SQL, positive and score from scales in Python."""
+    unit = func.coalesce(conversations.c.unit, conversations.c.id)
+    arm = func.coalesce(conversations.c.arm, "")
+    groups = (select(conversations.c.experiment, arm, unit, day, ratings.c.scale,
+                     ratings.c.value, func.count())
+              .select_from(ratings.join(conversations,
+                                        conversations.c.id == ratings.c.conversation_id))
+              .where(conversations.c.experiment.is_not(None), ratings.c.value.is_not(None))
+              .group_by(conversations.c.experiment, arm, unit, day, ratings.c.scale,
+                        ratings.c.value))
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for experiment, arm_name, unit_id, d, scale, value, n in conn.execute(groups):
+        key = (experiment, arm_name, unit_id, _date(d))
+        row = out.setdefault(key, dict(experiment=experiment, arm=arm_name, unit=unit_id,
+                                       day=key[3], n=0, positive=0, score=0.0, score_sq=0.0))
+        score = scales.score(scale, value) or 0.0
+        row["n"] += n
+        row["positive"] += n if scales.polarity(scale, value) else 0
+        row["score"] += n * score
+        row["score_sq"] += n * score * score
+    return list(out.values())
 
 
 def _date(value: Any) -> date:
