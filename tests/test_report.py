@@ -186,12 +186,16 @@ def test_report_command(tmp_path, db_url, store):
 
 
 def _unit_counts(store):
+    """The per-unit and per-rater running totals (rows that count something)."""
     from sqlalchemy import select
 
-    from chatfeedback.store.schema import unit_counts
+    from chatfeedback.store.schema import rater_counts, unit_counts
     with store.engine.connect() as conn:
-        return sorted((r.arm, r.unit, str(r.day), r.n, r.positive, r.score, r.score_sq)
-                      for r in conn.execute(select(unit_counts)) if r.n)
+        units = sorted((r.arm, r.unit, str(r.day), r.n, r.positive, r.score, r.score_sq)
+                       for r in conn.execute(select(unit_counts)) if r.n)
+        raters = sorted((str(r.day), r.model, r.prompt_key, r.scale, r.rater, r.n, r.positive)
+                        for r in conn.execute(select(rater_counts)) if r.n)
+    return units, raters
 
 
 def test_unit_counters_follow_changes_and_equal_a_rebuild_and_the_upgrade(store):
@@ -211,6 +215,7 @@ def test_unit_counters_follow_changes_and_equal_a_rebuild_and_the_upgrade(store)
     store.rate(rated[2], 1, scale="thumbs")         # another scale
     store.annotate(rated[3], tags=["Clear"])        # not a rating change
     live = _unit_counts(store)
+    assert len(live[0]) > 5 and sum(r[5] for r in live[1]) == 29
     sums = log.unit_sums(store, "prompt-v2", "mean_score")
     assert sum(s.ratings for s in sums.values()) == 29
     store.rebuild_stats()

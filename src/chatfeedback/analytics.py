@@ -23,6 +23,7 @@ from .store import Store, aggregates
 from .store import experiments as units
 from .store.aggregates import PERIODS, LowRated, TagCount
 from .store.filters import Filters
+from .store.stats import prompt_key
 
 __all__ = ["PERIODS", "Analytics", "Filters", "Group", "LowRated", "TagCount", "Totals",
            "Verdict", "compare", "compare_people", "two_proportion", "wilson"]
@@ -208,13 +209,19 @@ class Analytics:
         return [Group(*c) for c in aggregates.by_system_prompt(self.store, f)]
 
     def people_by_model(self, f: Filters = Filters()) -> dict[Any, cluster.UnitSums]:
-        """Per model, the per-person sums of positive ratings (for intervals that count each
-        person once)."""
-        return units.rater_sums(self.store, "model", f)
+        """Per model (None: unknown), the per-person sums of positive ratings (for
+        intervals that count each person once)."""
+        return {k or None: v for k, v in units.rater_sums(self.store, "model", f).items()}
 
-    def people_by_system_prompt(self, f: Filters = Filters()) -> dict[Any, cluster.UnitSums]:
-        """Per system prompt, the per-person sums of positive ratings."""
-        return units.rater_sums(self.store, "system_prompt", f)
+    def people_by_system_prompt(self, f: Filters = Filters(),
+                                prompts: list[Group] | None = None
+                                ) -> dict[Any, cluster.UnitSums]:
+        """Per system prompt (keyed like :meth:`by_system_prompt`: its text, None for
+        none), the per-person sums of positive ratings."""
+        by_key = units.rater_sums(self.store, "prompt_key", f)
+        groups = self.by_system_prompt(f) if prompts is None else prompts
+        return {g.key: by_key[prompt_key(g.key)] for g in groups
+                if prompt_key(g.key) in by_key}
 
     def tags(self, f: Filters = Filters()) -> list[TagCount]:
         """How often each reason tag was given, by the polarity of its rating."""

@@ -18,10 +18,9 @@ from sqlalchemy import case, func, insert, select
 from ..errors import ConfigError
 from ..ids import new_id
 from ..stats.cluster import UnitSums
-from .aggregates import _positive
 from .errors import db_errors
 from .filters import Filters
-from .schema import conversations, experiment_events, ratings, unit_counts
+from .schema import conversations, experiment_events, rater_counts, unit_counts
 from .store import Store, as_utc, now
 
 METRICS = ("positive_share", "mean_score")
@@ -74,15 +73,6 @@ def record(store: Store, name: str, action: str, *, definition: dict[str, Any] |
             id=new_id(), experiment=name, action=action, definition=definition, actor=actor,
             at=at or now()))
     return runs(store)[name]
-
-
-def _value(metric: str) -> Any:
-    """A rating's value under ``metric``: 1/0 positive (scales.POLARITY), or its 0-1 score."""
-    if metric == "positive_share":
-        return _positive(ratings) * 1.0
-    if metric == "mean_score":
-        return ratings.c.score
-    raise ConfigError(f"unknown metric '{metric}' (use {' or '.join(METRICS)})")
 
 
 def _counted(name: str, metric: str) -> tuple[Any, Any]:
@@ -160,22 +150,22 @@ def daily_unit_sums(store: Store, name: str, metric: str) -> list[tuple[date, st
 
 
 @db_errors
-def rater_sums(store: Store, by: str, f: Filters, metric: str = "positive_share"
-               ) -> dict[Any, UnitSums]:
-    """Per model (``by="model"``) or system prompt (``"system_prompt"``), the per-unit sums
-    of the ratings that pass ``f``, with the person who rated as the unit (the rater; a
-    conversation when nobody is known): the dashboard's observational comparisons."""
-    value = _value(metric)
-    key = ratings.c[by]
-    unit = func.coalesce(ratings.c.rater, ratings.c.conversation_id)
-    u = (select(key.label("key"), func.count().label("n"), func.sum(value).label("y"),
-                func.sum(value * value).label("sq"))
-         .where(*f.rated()).group_by(key, unit).subquery())
+def rater_sums(store: Store, by: str, f: Filters) -> dict[Any, UnitSums]:
+    """Per model (``by="model"``) or system prompt key (``"prompt_key"``), the per-person
+    sums of positive ratings that pass ``f`` (dates, model, scale), with the rater as the
+    unit (a conversation when nobody is known): the dashboard's observational comparisons.
+    From the running totals per rater (rater_counts), not the ratings."""
+    t = rater_counts
+    key = t.c[by]
+    u = (select(key.label("key"), func.sum(t.c.n).label("n"),
+                func.sum(t.c.positive).label("y"))
+         .where(*f.counted(t)).group_by(key, t.c.rater).having(func.sum(t.c.n) > 0)
+         .subquery())
     query = (select(u.c.key, func.count(), func.sum(u.c.n), func.sum(u.c.y),
                     func.sum(u.c.y * u.c.y), func.sum(u.c.n * u.c.n), func.sum(u.c.n * u.c.y),
-                    func.sum(u.c.sq)).group_by(u.c.key))
+                    func.sum(u.c.y)).group_by(u.c.key))
     with store.engine.connect() as conn:
-        return {r[0] or None: UnitSums(int(r[1]), *(float(v) for v in r[2:]))
+        return {r[0]: UnitSums(int(r[1]), *(float(v) for v in r[2:]))
                 for r in conn.execute(query)}
 
 

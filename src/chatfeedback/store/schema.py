@@ -216,6 +216,22 @@ unit_counts = Table(
 )
 
 
+# Ratings per rater (the person who rated; the conversation when nobody is known), UTC day,
+# model, system prompt and scale: the dashboard's per-person intervals for its observational
+# comparisons of models and system prompts sum these, kept like the counters above.
+rater_counts = Table(
+    "rater_counts", metadata,
+    Column("day", Date, primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("prompt_key", String(16), primary_key=True),
+    Column("scale", String(10), primary_key=True),
+    Column("rater", String(320), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("positive", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+
 # Review: queues of answers that reviewers judge by a rubric (see review.py).
 review_queues = Table(
     "review_queues", metadata,

@@ -37,6 +37,7 @@ from .schema import (
     answer_counts,
     conversations,
     messages,
+    rater_counts,
     rating_counts,
     rating_tags,
     ratings,
@@ -74,8 +75,8 @@ def _upsert(conn: Connection, table: Table, key: dict[str, Any], counters: dict[
 
 
 def count_rating(conn: Connection, row: Mapping[str, Any] | None, delta: int) -> None:
-    """Add ``delta`` (+1 or -1) for a ratings row (its tags, and its experiment unit); a
-    cleared rating (value None) counts nowhere."""
+    """Add ``delta`` (+1 or -1) for a ratings row (its tags, its rater, and its experiment
+    unit); a cleared rating (value None) counts nowhere."""
     if row is None or row["value"] is None:
         return
     day = day_of(row["rated_at"])
@@ -87,6 +88,11 @@ def count_rating(conn: Connection, row: Mapping[str, Any] | None, delta: int) ->
     for tag in row["tags"] or ():
         _upsert(conn, tag_counts, dict(day=day, model=model, scale=row["scale"],
                                        value=row["value"], tag=tag), {"n": delta})
+    _upsert(conn, rater_counts,
+            dict(day=day, model=model, prompt_key=prompt_key(row["system_prompt"]),
+                 scale=row["scale"], rater=row["rater"] or row["conversation_id"]),
+            {"n": delta, "positive": delta if scales.polarity(row["scale"], row["value"])
+             else 0})
     count_unit(conn, row, delta)
 
 
@@ -147,9 +153,9 @@ def rebuild(conn: Connection) -> None:
 
 def replace(conn: Connection, counts: Counts) -> None:
     """Make the counters ``counts`` (from :func:`count`), and nothing else."""
-    for table in (*COUNTERS, unit_counts):
+    for table in (*COUNTERS, unit_counts, rater_counts):
         if table.name not in counts:
-            continue  # unit_counts in a database from before it (see count)
+            continue  # a database from before these (see count)
         conn.execute(delete(table))
         if counts[table.name]:
             conn.execute(insert(table), counts[table.name])
@@ -209,7 +215,34 @@ def count(conn: Connection) -> Counts:
     # Revision 0007 rebuilds the counters with this code, long before unit_counts exists.
     if inspect(conn).has_table(unit_counts.name):
         counts[unit_counts.name] = _count_units(conn, day)
+        counts[rater_counts.name] = _count_raters(conn, day, model)
     return counts
+
+
+def _count_raters(conn: Connection, day: Any, model: Any) -> list[dict[str, Any]]:
+    """rater_counts from the ratings: one row per (day, model, prompt, scale, value, rater)
+    from SQL; the prompt key and positive in Python (scales.polarity)."""
+    rater = func.coalesce(ratings.c.rater, ratings.c.conversation_id)
+    groups = (select(day, model, ratings.c.system_prompt, ratings.c.scale, ratings.c.value,
+                     rater, func.count())
+              .where(ratings.c.value.is_not(None))
+              .group_by(day, model, ratings.c.system_prompt, ratings.c.scale,
+                        ratings.c.value, rater))
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    keys: dict[Any, str] = {}
+    for d, m, prompt, scale, value, who, n in conn.execute(groups):
+        pk = keys.get(prompt)
+        if pk is None:
+            pk = keys[prompt] = prompt_key(prompt)
+        key = (_date(d), m, pk, scale, who)
+        row = out.get(key)
+        if row is None:
+            row = out[key] = dict(day=key[0], model=m, prompt_key=pk, scale=scale, rater=who,
+                                  n=0, positive=0)
+        row["n"] += n
+        if scales.polarity(scale, value):
+            row["positive"] += n
+    return list(out.values())
 
 
 def _count_units(conn: Connection, day: Any) -> list[dict[str, Any]]:

@@ -49,10 +49,10 @@ def _options(database: str) -> tuple[list[str], date | None, date | None]:
 def _figures(database: str, filters: Filters, period: str, with_comment: bool) -> Figures:
     del database  # the cache key
     a = _analytics()
+    prompts = a.by_system_prompt(filters)
     return Figures(a.totals(filters), a.over_time(filters, period), a.by_model(filters),
-                   a.by_system_prompt(filters), a.tags(filters),
-                   a.lowest_rated(filters, with_comment=with_comment),
-                   a.people_by_model(filters), a.people_by_system_prompt(filters))
+                   prompts, a.tags(filters), a.lowest_rated(filters, with_comment=with_comment),
+                   a.people_by_model(filters), a.people_by_system_prompt(filters, prompts))
 
 
 def _pct(value: float | None) -> str:

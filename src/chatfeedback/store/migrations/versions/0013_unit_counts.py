@@ -1,5 +1,5 @@
-"""Experiments' running totals per unit and day (unit_counts), filled from the ratings of
-the conversations already in an experiment.
+"""Running totals per experiment unit and day (unit_counts) and per rater (rater_counts),
+filled from the ratings already there.
 
 Revision ID: 0013
 Revises: 0012
@@ -43,7 +43,34 @@ def upgrade() -> None:
         "FROM ratings r JOIN conversations c ON c.id = r.conversation_id "
         "WHERE c.experiment IS NOT NULL AND r.value IS NOT NULL "
         f"GROUP BY c.experiment, coalesce(c.arm, ''), coalesce(c.unit, c.id), {day}")
+    op.create_table(
+        "rater_counts",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("prompt_key", sa.String(16), nullable=False),
+        sa.Column("scale", sa.String(10), nullable=False),
+        sa.Column("rater", sa.String(320), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.Column("positive", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "model", "prompt_key", "scale", "rater",
+                                name="pk_rater_counts"),
+        sqlite_with_rowid=False,
+    )
+    # The prompt key (a hash of the system prompt) comes from rating_counts, which has it
+    # for every (day, model, system prompt) with ratings.
+    prompt_day = "substr(r.rated_at, 1, 10)" if sqlite else day
+    op.execute(
+        "INSERT INTO rater_counts (day, model, prompt_key, scale, rater, n, positive) "
+        f"SELECT {prompt_day}, coalesce(r.model, ''), k.prompt_key, r.scale, "
+        f"coalesce(r.rater, r.conversation_id), count(*), sum({POSITIVE}) "
+        "FROM ratings r JOIN (SELECT DISTINCT day, model, prompt_key, system_prompt "
+        "FROM rating_counts) k ON k.day = " + ("substr(r.rated_at, 1, 10)" if sqlite else day)
+        + " AND k.model = coalesce(r.model, '') AND (k.system_prompt = r.system_prompt OR "
+        "(k.system_prompt IS NULL AND r.system_prompt IS NULL)) WHERE r.value IS NOT NULL "
+        f"GROUP BY {prompt_day}, coalesce(r.model, ''), k.prompt_key, r.scale, "
+        "coalesce(r.rater, r.conversation_id)")
 
 
 def downgrade() -> None:
+    op.drop_table("rater_counts")
     op.drop_table("unit_counts")
