@@ -26,7 +26,7 @@ def require_sign_in() -> None:
     st.write("Sign in to chat and rate answers. Your conversations are visible to you only.")
     for provider in providers():
         label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
-        st.button(label, key=keys.sign_in(provider), type="primary",
+        st.button(label, key=keys.sign_in(provider or "default"), type="primary",
                   icon=":material/login:", on_click=st.login,
                   args=() if provider is None else (provider,))
     st.stop()
