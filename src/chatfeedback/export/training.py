@@ -181,6 +181,15 @@ class _Unique:
         self._seen.add(digest)
         return True
 
+    def kept(self, row: dict[str, Any], label: bool | None, summary: Summary) -> bool:
+        """Count ``row`` as written (with its label), or as a duplicate left out."""
+        if not self.first(row):
+            summary.duplicates += 1
+            return False
+        _count(summary, label)
+        summary.rows += 1
+        return True
+
 
 def _count(summary: Summary, label: bool | None) -> None:
     if label is True:
@@ -197,12 +206,8 @@ def kto_rows(conversations: Iterable[list[dict[str, Any]]],
     for conv, answer, label in _labelled(conversations, summary):
         row = {"prompt": conv.prompt(answer),
                "completion": [_message("assistant", answer["content"])], "label": label}
-        if not unique.first(row):
-            summary.duplicates += 1
-            continue
-        _count(summary, label)
-        summary.rows += 1
-        yield row
+        if unique.kept(row, label, summary):
+            yield row
 
 
 def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
@@ -248,12 +253,8 @@ def sft_rows(conversations: Iterable[list[dict[str, Any]]],
             _count(summary, label)
             continue
         row = {"messages": conv.prompt(answer) + [_message("assistant", answer["content"])]}
-        if not unique.first(row):
-            summary.duplicates += 1
-            continue
-        _count(summary, label)
-        summary.rows += 1
-        yield row
+        if unique.kept(row, label, summary):
+            yield row
 
 
 def arena_dpo_rows(store: Store, filters: Filters, summary: Summary) -> Iterator[dict[str, Any]]:
