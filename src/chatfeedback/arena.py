@@ -75,14 +75,7 @@ def interleave(replies: dict[str, Reply], idle: float = 0.02) -> Iterator[tuple[
     Stop). Every reply's model is asked at once: each stream is first read with a wait of
     1 ms (which starts its reader), and only then with ``idle``."""
     streams = {side: reply.pieces(START) for side, reply in replies.items()}
-    for side in list(streams):
-        try:
-            piece = next(streams[side])
-        except StopIteration:
-            del streams[side]
-            continue
-        replies[side].pieces(idle)   # the same stream, now looked at every ``idle`` seconds
-        yield side, piece
+    started = False
     while streams:
         for side in list(streams):
             try:
@@ -90,7 +83,10 @@ def interleave(replies: dict[str, Reply], idle: float = 0.02) -> Iterator[tuple[
             except StopIteration:
                 del streams[side]
                 continue
+            if not started:  # the same stream, now looked at every ``idle`` seconds
+                replies[side].pieces(idle)
             yield side, piece
+        started = True
 
 
 class Arena:
