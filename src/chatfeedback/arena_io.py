@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from .importer import LineError, Outcome, _decode, _kind, _message
+from .importer import LineError, Outcome, json_kind, parse_message, parsed_lines
 from .stats.bradley_terry import STYLE_FEATURES, WINNERS, style_features
 from .store import Store
 from .store.arena import FEATURE_COLUMNS
@@ -42,7 +42,7 @@ def parse_vote(text: str) -> ParsedVote:
     except json.JSONDecodeError as exc:
         raise LineError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(data, dict):
-        raise LineError(f"expected a JSON object, got {_kind(data)}")
+        raise LineError(f"expected a JSON object, got {json_kind(data)}")
     names = []
     for key in ("model_a", "model_b", "judge"):
         value = data.get(key)
@@ -67,7 +67,7 @@ def _conversation(raw: Any, side: str) -> list[tuple[str, str]] | None:
     if not isinstance(raw, list) or not raw:
         raise LineError(f"'conversation_{side}' must be a non-empty list of messages")
     try:
-        messages = [_message(item, n) for n, item in enumerate(raw, start=1)]
+        messages = [parse_message(item, n) for n, item in enumerate(raw, start=1)]
     except LineError as exc:
         raise LineError(f"conversation_{side}: {exc}") from None
     if not any(role == "assistant" for role, _ in messages):
@@ -93,7 +93,7 @@ def _when(raw: Any) -> datetime:
         except ValueError:
             raise LineError(f"'tstamp' {raw!r} is not an ISO-8601 time") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise LineError(f"'tstamp' must be Unix seconds or an ISO-8601 string, got {_kind(raw)}")
+    raise LineError(f"'tstamp' must be Unix seconds or an ISO-8601 string, got {json_kind(raw)}")
 
 
 def _features(messages: list[tuple[str, str]]) -> list[int]:
@@ -110,14 +110,9 @@ def import_votes(store: Store, lines: Iterable[str | bytes], *,
     conversations stores them (hidden from the chat's list, like the arena's own) and their
     style counts; votes are written in batches of ``batch``."""
     pending: list[dict[str, Any]] = []
-    for number, raw in enumerate(lines, start=1):
-        try:
-            text = _decode(raw, number)
-            if not text.strip():
-                continue
-            vote = parse_vote(text)
-        except LineError as exc:
-            yield Outcome(number, error=str(exc))
+    for number, vote in parsed_lines(lines, parse_vote):
+        if isinstance(vote, LineError):
+            yield Outcome(number, error=str(vote))
             continue
         row: dict[str, Any] = {"voter": vote.judge, "model_a": vote.model_a,
                                "model_b": vote.model_b, "winner": vote.winner,

@@ -10,13 +10,15 @@ other lines are still imported, each conversation in its own transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import ChatfeedbackError
 from .store import Store
+
+T = TypeVar("T")
 
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
@@ -48,7 +50,7 @@ def parse_line(text: str) -> Parsed:
     except json.JSONDecodeError as exc:
         raise LineError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(data, dict):
-        raise LineError(f"expected a JSON object, got {_kind(data)}")
+        raise LineError(f"expected a JSON object, got {json_kind(data)}")
     raw = data.get("messages")
     if not isinstance(raw, list) or not raw:
         raise LineError("'messages' must be a non-empty list")
@@ -57,8 +59,8 @@ def parse_line(text: str) -> Parsed:
         raise LineError("'model' must be a non-empty string")
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
-        raise LineError(f"'metadata' must be an object, got {_kind(metadata)}")
-    messages = [_message(item, n) for n, item in enumerate(raw, start=1)]
+        raise LineError(f"'metadata' must be an object, got {json_kind(metadata)}")
+    messages = [parse_message(item, n) for n, item in enumerate(raw, start=1)]
     for n, (previous, current) in enumerate(pairwise(messages), start=2):
         if previous[0] == current[0] == "assistant":
             raise LineError(f"message {n}: two assistant messages in a row (an answer must "
@@ -66,9 +68,9 @@ def parse_line(text: str) -> Parsed:
     return Parsed(messages, model.strip() if model else None, metadata)
 
 
-def _message(item: Any, n: int) -> tuple[str, str]:
+def parse_message(item: Any, n: int) -> tuple[str, str]:
     if not isinstance(item, dict):
-        raise LineError(f"message {n}: expected an object, got {_kind(item)}")
+        raise LineError(f"message {n}: expected an object, got {json_kind(item)}")
     role = item.get("role")
     if role not in ROLES:
         raise LineError(f"message {n}: role {role!r} is not supported (use system, user or "
@@ -84,13 +86,28 @@ def _content(content: Any, n: int) -> str:
         for part in content:
             if not isinstance(part, dict) or part.get("type") != "text" \
                     or not isinstance(part.get("text"), str):
-                kind = part.get("type") if isinstance(part, dict) else _kind(part)
+                kind = part.get("type") if isinstance(part, dict) else json_kind(part)
                 raise LineError(f"message {n}: only text content can be imported (found a "
                                 f"{kind!r} part)")
             texts.append(part["text"])
         return "".join(texts)
     raise LineError(f"message {n}: 'content' must be a string or a list of text parts, "
-                    f"got {_kind(content)}")
+                    f"got {json_kind(content)}")
+
+
+def parsed_lines(lines: Iterable[str | bytes],
+                 parse: Callable[[str], T]) -> Iterator[tuple[int, T | LineError]]:
+    """Each non-blank line's number with what ``parse`` made of it, or the LineError that
+    says what is wrong with it (bytes must be UTF-8; a BOM on the first line is allowed)."""
+    for number, raw in enumerate(lines, start=1):
+        try:
+            text = _decode(raw, number)
+            if not text.strip():
+                continue
+            parsed: T | LineError = parse(text)
+        except LineError as exc:
+            parsed = exc
+        yield number, parsed
 
 
 def _decode(raw: str | bytes, number: int) -> str:
@@ -102,7 +119,7 @@ def _decode(raw: str | bytes, number: int) -> str:
         raise LineError(f"not UTF-8 text (byte {exc.start + 1} of the line)") from None
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             type(None): "null", int: "a number", float: "a number"}.get(type(value),
                                                                          type(value).__name__)
@@ -114,14 +131,9 @@ def import_lines(store: Store, lines: Iterable[str | bytes], *,
     Outcome per line as it goes so that a caller can report progress on big files.
     Lines given as bytes must be UTF-8 (a BOM on the first line is allowed). ``batch``
     marks every conversation as part of one import (a review queue can select it)."""
-    for number, raw in enumerate(lines, start=1):
-        try:
-            text = _decode(raw, number)
-            if not text.strip():
-                continue
-            parsed = parse_line(text)
-        except LineError as exc:
-            yield Outcome(number, error=str(exc))
+    for number, parsed in parsed_lines(lines, parse_line):
+        if isinstance(parsed, LineError):
+            yield Outcome(number, error=str(parsed))
             continue
         conversation = store.import_conversation(parsed.messages, model=parsed.model,
                                                  meta=parsed.metadata, owner=owner,
