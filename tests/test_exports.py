@@ -327,7 +327,8 @@ def test_a_database_error_while_streaming_is_one_line(store, hand_built, db_url,
                                        str(tmp_path / "out"), "--db", db_url])
     assert result.exit_code == 2
     [line] = result.output.strip().splitlines()
-    assert line.startswith("Error: database error: ")
+    assert line.startswith(f"Error: database error on {store.url}: ")
+    assert not [p for p in tmp_path.iterdir() if not p.name.startswith("feedback.db")]
 
 
 EDGE = datetime(2026, 11, 2, tzinfo=UTC)  # --since 2026-11-02 --until 2026-11-03 (UTC)

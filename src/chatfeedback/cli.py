@@ -6,8 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,11 +19,13 @@ import click
 
 from .chat import ChatService
 from .config import Settings, load_settings
-from .errors import ChatfeedbackError
+from .errors import ChatfeedbackError, StoreError
 from .export.registry import FORMATS as EXPORTS
 from .ids import new_id
 from .importer import import_lines
 from .store import Store
+from .store.engine import make_engine
+from .store.errors import database_error, is_driver_error
 from .store.filters import Filters
 
 UI_ENTRY = Path(__file__).with_name("ui") / "app.py"
@@ -38,17 +43,49 @@ class Fail(click.ClickException):
 
 class Commands(click.Group):
     """The command group that turns every ChatfeedbackError, wherever a command raises it
-    (or a generator it iterates), into the one-line failure and exit code 2."""
+    (or a generator it iterates), into the one-line failure and exit code 2; a database
+    error names the database the command opened. A driver error that escaped the Store's
+    wrapper (a bug) is that one line too, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except StoreError as exc:
+            raise Fail(_naming_database(ctx, str(exc))) from None
         except ChatfeedbackError as exc:
             raise Fail(str(exc)) from None
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            raise Fail(_naming_database(ctx, str(database_error(exc)))) from None
 
 
-def open_store(config: str | None, db: str | None) -> Store:
-    return Store.open(load_settings(config, db).database_url)
+def _naming_database(ctx: click.Context, message: str) -> str:
+    """``message`` with the database it is about, when a command opened one (passwords
+    hidden) and the message does not name it yet."""
+    url = ctx.meta.get(_DATABASE)
+    if url is None or url in message:
+        return message
+    if message.startswith("database error: "):
+        return f"database error on {url}: {message.removeprefix('database error: ')}"
+    return f"{message} (database {url})"
+
+
+_DATABASE = "chatfeedback.database"  # the URL of the database a command opened
+
+
+def open_store(config: str | None, db: str | None, *, upgrade: bool = True) -> Store:
+    """The command's Store (migrated unless ``upgrade`` is False); its errors name it."""
+    return open_database(load_settings(config, db).database_url, upgrade=upgrade)
+
+
+def open_database(url: str, *, upgrade: bool = True) -> Store:
+    """:meth:`Store.open` for a command: a database error it raises names the database."""
+    store = Store(make_engine(url))
+    click.get_current_context().meta[_DATABASE] = store.url
+    if upgrade:
+        store.upgrade()
+    return store
 
 
 config_option = click.option("--config", "config", type=click.Path(dir_okay=False),
@@ -227,13 +264,16 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
     if not spec.binary:
         with _open_output(output) as out:
             lines = spec.write(store, out, window)
-    else:
-        if output == "-" and sys.stdout.isatty():
+    elif output == "-":
+        if sys.stdout.isatty():
             raise Fail(f"{spec.name.capitalize()} is binary: write it to a file with -o FILE")
-        try:
-            lines = spec.write(store, sys.stdout.buffer if output == "-" else output, window)
-        except OSError as exc:
-            raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
+        lines = spec.write(store, sys.stdout.buffer, window)
+    else:
+        with _replacing(output) as path:
+            try:
+                lines = spec.write(store, path, window)
+            except OSError as exc:
+                raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
     for line in lines:
         click.echo(line, err=True)
 
@@ -368,23 +408,46 @@ def _import_votes(store: Store, file: str) -> None:
         sys.exit(1)
 
 
-class _open_output:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.file: TextIO | None = None
-
-    def __enter__(self) -> TextIO:
-        if self.path == "-":
-            return sys.stdout
+@contextmanager
+def _open_output(path: str) -> Iterator[TextIO]:
+    """Standard output for "-", else a text file written as :func:`_replacing` says."""
+    if path == "-":
+        yield sys.stdout
+        return
+    with _replacing(path) as partial:
         try:
-            self.file = open(self.path, "w", encoding="utf-8", newline="")
+            file = open(partial, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
         except OSError as exc:
-            raise Fail(f"cannot write {self.path}: {exc.strerror}") from None
-        return self.file
+            raise Fail(f"cannot write {path}: {exc.strerror}") from None
+        with file:
+            yield file
 
-    def __exit__(self, *exc: object) -> None:
-        if self.file:
-            self.file.close()
+
+@contextmanager
+def _replacing(path: str) -> Iterator[str]:
+    """A name to write ``path``'s new content to: a hidden file beside it that becomes
+    ``path`` only when the block ends normally and is removed when it fails, so that an
+    export cut short (a database failure, Ctrl-C) never leaves a file that looks complete
+    (an older file at ``path`` stays as it was). Devices and pipes are written directly."""
+    target = Path(path)
+    if target.exists() and not target.is_file():
+        yield path
+        return
+    try:
+        fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                       dir=target.parent)
+    except OSError as exc:
+        raise Fail(f"cannot write {path}: {exc.strerror}") from None
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(partial, 0o666 & ~umask)  # as open() would have made it
+    try:
+        yield partial
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    os.replace(partial, target)
 
 
 @main.group(context_settings=CONTEXT)
@@ -421,7 +484,7 @@ def revision(config: str | None, db: str | None) -> None:
     Example:
         chatfeedback db revision
     """
-    store = Store.open(load_settings(config, db).database_url, upgrade=False)
+    store = open_store(config, db, upgrade=False)
     click.echo(f"database: {store.revision() or 'empty'}; latest: {Store.head()}")
 
 

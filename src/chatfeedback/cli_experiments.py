@@ -8,9 +8,8 @@ import json
 import click
 
 from . import report as reports
-from .cli import CONTEXT, config_option, db_option
+from .cli import CONTEXT, config_option, db_option, open_database
 from .config import load_settings
-from .store import Store
 from .store import experiments as log
 from .store.experiments import METRICS
 
@@ -40,7 +39,7 @@ def start(name: str, config: str | None, db: str | None) -> None:
     """
     settings = load_settings(config, db)
     exp = settings.experiment(name)
-    store = Store.open(settings.database_url)
+    store = open_database(settings.database_url)
     others = [n for n, r in log.runs(store).items() if r.running and n != name]
     run = log.record(store, name, "start", definition=exp.definition(), actor=_who())
     click.echo(f"started {name} at {run.started_at:%Y-%m-%d %H:%M:%S} UTC: "
@@ -63,7 +62,7 @@ def stop(name: str, config: str | None, db: str | None) -> None:
         chatfeedback experiments stop prompt-v2
     """
     settings = load_settings(config, db)
-    run = log.record(Store.open(settings.database_url), name, "stop", actor=_who())
+    run = log.record(open_database(settings.database_url), name, "stop", actor=_who())
     click.echo(f"stopped {name} at {run.stopped_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
@@ -79,7 +78,7 @@ def list_(name: str | None, config: str | None, db: str | None) -> None:
         chatfeedback experiments list
     """
     settings = load_settings(config, db)
-    runs = log.runs(Store.open(settings.database_url))
+    runs = log.runs(open_database(settings.database_url))
     names = [e.name for e in settings.experiments] + [n for n in runs
                                                       if n not in {e.name for e in
                                                                    settings.experiments}]
@@ -121,7 +120,7 @@ def report(name: str, metric: str, detect: float, as_json: bool, config: str | N
         chatfeedback report --experiment prompt-v2 --metric mean_score --json
     """
     settings = load_settings(config, db)
-    store = Store.open(settings.database_url)
+    store = open_database(settings.database_url)
     result = reports.build(settings, store, name, metric, detect=detect / 100)
     if as_json:
         click.echo(json.dumps(result.as_json()))

@@ -7,17 +7,16 @@ from datetime import date
 
 import click
 
-from .cli import CONTEXT, Fail, _open_output, config_option, db_option
+from .cli import CONTEXT, Fail, _open_output, config_option, db_option, open_database
 from .config import load_settings
 from .export.analysis import write_jsonl
 from .review import EXPORT_FORMATS, QueueFilter, Review
-from .store import Store
 from .store.review import POLARITIES
 
 
 def open_review(config: str | None, db: str | None) -> Review:
     settings = load_settings(config, db)
-    return Review(Store.open(settings.database_url), settings.criteria)
+    return Review(open_database(settings.database_url), settings.criteria)
 
 
 def _day(value: str | None) -> date | None:
