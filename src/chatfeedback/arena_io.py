@@ -10,14 +10,13 @@ the reason; the other lines are imported.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-from .importer import LineError, Outcome, json_kind, parse_message, parsed_lines
+from .importer import LineError, Outcome, json_kind, json_object, parse_message, parsed_lines
 from .stats.bradley_terry import STYLE_FEATURES, WINNERS, style_features
 from .store import Store
 from .store.arena import FEATURE_COLUMNS
@@ -37,12 +36,7 @@ class ParsedVote:
 
 def parse_vote(text: str) -> ParsedVote:
     """The vote on one line, or LineError saying what is wrong with it."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LineError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(data, dict):
-        raise LineError(f"expected a JSON object, got {json_kind(data)}")
+    data = json_object(text)
     names = []
     for key in ("model_a", "model_b", "judge"):
         value = data.get(key)

@@ -43,14 +43,20 @@ class Outcome:
     error: str | None = None
 
 
-def parse_line(text: str) -> Parsed:
-    """The conversation on one line, or LineError saying what is wrong with it."""
+def json_object(text: str) -> dict[str, Any]:
+    """The JSON object on one line, or LineError saying what is wrong with it."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LineError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(data, dict):
         raise LineError(f"expected a JSON object, got {json_kind(data)}")
+    return data
+
+
+def parse_line(text: str) -> Parsed:
+    """The conversation on one line, or LineError saying what is wrong with it."""
+    data = json_object(text)
     raw = data.get("messages")
     if not isinstance(raw, list) or not raw:
         raise LineError("'messages' must be a non-empty list")
