@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .display import HOSTNAME
+from .entries import entry_name
 from .errors import ConfigError
 from .experiments import Experiment, parse_experiments
 from .policy import MODES, RatingPolicy
@@ -214,13 +215,8 @@ def _parse_models(raw: Any, where: str) -> tuple[ModelConfig, ...]:
         raise ConfigError(f"{where}: 'models' must be one or more [[models]] tables")
     models: list[ModelConfig] = []
     for index, entry in enumerate(raw, start=1):
-        label = f"models[{index}]"
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}: {label}.name is required (a non-empty string)")
+        name = entry_name(entry, where, "models", index, "model", [m.name for m in models])
         label = f"model '{name}'"
-        if any(m.name == name for m in models):
-            raise ConfigError(f"{where}: {label} is defined twice")
         backend = entry.get("backend")
         if not isinstance(backend, str) or not backend:
             raise ConfigError(f"{where}: {label}: 'backend' is required (e.g. \"echo\", \"openai\")")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .entries import entry_name, only_keys
 from .errors import ConfigError
 
 UNITS = ("user", "conversation")
@@ -86,16 +87,10 @@ def parse_experiments(raw: Any, where: str, models: Sequence[str]) -> tuple[Expe
         raise ConfigError(f"{where}: 'experiments' must be [[experiments]] tables")
     found: list[Experiment] = []
     for index, entry in enumerate(raw, start=1):
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}: experiments[{index}].name is required "
-                              "(a non-empty string)")
+        name = entry_name(entry, where, "experiments", index, "experiment",
+                          [e.name for e in found])
         label = f"{where}: experiment '{name}'"
-        if any(e.name == name for e in found):
-            raise ConfigError(f"{label} is defined twice")
-        unknown = sorted(set(entry) - _KEYS)
-        if unknown:
-            raise ConfigError(f"{label}: unknown key '{unknown[0]}'")
+        only_keys(entry, _KEYS, label)
         unit = entry.get("unit", "user")
         if unit not in UNITS:
             raise ConfigError(f"{label}: 'unit' must be one of {', '.join(UNITS)}; got {unit!r}")
@@ -121,9 +116,7 @@ def _arm(entry: dict[str, Any], index: int, label: str, models: Sequence[str]) -
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{label}: arms[{index}].name is required (a non-empty string)")
     where = f"{label}, arm '{name}'"
-    unknown = sorted(set(entry) - _ARM_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key '{unknown[0]}'")
+    only_keys(entry, _ARM_KEYS, where)
     model = entry.get("model")
     if model not in models:
         raise ConfigError(f"{where}: 'model' must name a [[models]] entry "

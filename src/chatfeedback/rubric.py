@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .entries import entry_name, only_keys
 from .errors import ConfigError
 
 KINDS = ("thumbs", "scale", "boolean", "choice")
@@ -85,15 +86,10 @@ def parse_criteria(raw: Any, where: str) -> tuple[Criterion, ...]:
         raise ConfigError(f"{where}: 'criteria' must be one or more [[criteria]] tables")
     out: list[Criterion] = []
     for index, entry in enumerate(raw, start=1):
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}: criteria[{index}].name is required (a non-empty string)")
+        name = entry_name(entry, where, "criteria", index, "criterion", [c.name for c in out])
         label = f"criterion '{name}'"
-        if any(c.name == name for c in out):
-            raise ConfigError(f"{where}: {label} is defined twice")
-        unknown = set(entry) - {"name", "kind", "description", "options", "level"}
-        if unknown:
-            raise ConfigError(f"{where}: {label}: unknown key '{min(unknown)}'")
+        only_keys(entry, {"name", "kind", "description", "options", "level"},
+                  f"{where}: {label}")
         kind = entry.get("kind")
         if kind not in KINDS:
             raise ConfigError(f"{where}: {label}: 'kind' must be one of {', '.join(KINDS)}; "
