@@ -5,6 +5,13 @@ Each line: ``{"messages": [{"role": ..., "content": ...}, ...], "model": "...",
 of text parts (``[{"type": "text", "text": ...}]``); the ``developer`` role counts as
 ``system``; other keys are ignored. A line that does not fit is reported with its number and the reason and the
 other lines are still imported, each conversation in its own transaction.
+
+Rated logs: a conversation may carry ``user`` (the person: its owner, and the unit of an
+experiment), ``experiment`` and ``arm``; an assistant message may carry ``rating``:
+``{"value": 1, "scale": "thumbs", "rater": "ann@example.org", "rated_at":
+"2026-11-02T10:00:00Z"}`` (``rater`` and ``rated_at`` optional: the user, and now). Each
+rating is a ``set`` event at its own time, through Store.rate, so it counts everywhere
+(dashboard, running totals, experiment reports, exports).
 """
 
 from __future__ import annotations
@@ -12,10 +19,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from .errors import ChatfeedbackError
+from . import scales
+from .errors import ChatfeedbackError, FeedbackError
 from .store import Store
 
 T = TypeVar("T")
@@ -28,10 +37,23 @@ class LineError(ChatfeedbackError):
 
 
 @dataclass(frozen=True)
+class ImportedRating:
+    answer: int            # which assistant message of the conversation (0 = the first)
+    value: int
+    scale: str
+    rater: str | None
+    rated_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Parsed:
     messages: list[tuple[str, str]]
     model: str | None
     metadata: dict[str, Any] | None
+    user: str | None = None
+    experiment: str | None = None
+    arm: str | None = None
+    ratings: tuple[ImportedRating, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,12 +88,65 @@ def parse_line(text: str) -> Parsed:
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise LineError(f"'metadata' must be an object, got {json_kind(metadata)}")
+    user, experiment, arm = (_text(data, key) for key in ("user", "experiment", "arm"))
+    if (experiment is None) != (arm is None):
+        raise LineError("'experiment' and 'arm' go together: give both or neither")
     messages = [parse_message(item, n) for n, item in enumerate(raw, start=1)]
     for n, (previous, current) in enumerate(pairwise(messages), start=2):
         if previous[0] == current[0] == "assistant":
             raise LineError(f"message {n}: two assistant messages in a row (an answer must "
                             "follow a user message)")
-    return Parsed(messages, model.strip() if model else None, metadata)
+    ratings, answers = [], 0
+    for n, (item, (role, _)) in enumerate(zip(raw, messages, strict=True), start=1):
+        if "rating" in item:
+            if role != "assistant":
+                raise LineError(f"message {n}: only assistant messages can carry a rating")
+            ratings.append(_rating(item["rating"], n, answers, user))
+        answers += role == "assistant"
+    return Parsed(messages, model.strip() if model else None, metadata, user, experiment,
+                  arm, tuple(ratings))
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise LineError(f"'{key}' must be a non-empty string, got {json_kind(value)}")
+    return value.strip()
+
+
+def _rating(raw: Any, n: int, answer: int, user: str | None) -> ImportedRating:
+    where = f"message {n}: rating"
+    if not isinstance(raw, dict):
+        raise LineError(f"{where} must be an object like {{\"value\": 1, \"scale\": "
+                        f"\"thumbs\"}}, got {json_kind(raw)}")
+    unknown = sorted(set(raw) - {"value", "scale", "rater", "rated_at"})
+    if unknown:
+        raise LineError(f"{where}: unknown key '{unknown[0]}'")
+    scale, value = raw.get("scale", "thumbs"), raw.get("value")
+    try:
+        scales.check(scale, value)
+    except FeedbackError as exc:
+        raise LineError(f"{where}: {exc}") from None
+    if value is None:
+        raise LineError(f"{where}: 'value' is required")
+    rater = raw.get("rater")
+    if rater is not None and (not isinstance(rater, str) or not rater.strip()):
+        raise LineError(f"{where}: 'rater' must be a non-empty string")
+    when = raw.get("rated_at")
+    rated_at = None
+    if when is not None:
+        try:
+            rated_at = datetime.fromisoformat(when) if isinstance(when, str) else None
+        except ValueError:
+            rated_at = None
+        if rated_at is None:
+            raise LineError(f"{where}: 'rated_at' must be an ISO 8601 time like "
+                            f"\"2026-11-02T10:00:00Z\", got {when!r}")
+        if rated_at.tzinfo is None:
+            rated_at = rated_at.replace(tzinfo=UTC)  # times without a zone are UTC
+    return ImportedRating(answer, value, scale, (rater or user or None), rated_at)
 
 
 def parse_message(item: Any, n: int) -> tuple[str, str]:
@@ -141,7 +216,13 @@ def import_lines(store: Store, lines: Iterable[str | bytes], *,
         if isinstance(parsed, LineError):
             yield Outcome(number, error=str(parsed))
             continue
-        conversation = store.import_conversation(parsed.messages, model=parsed.model,
-                                                 meta=parsed.metadata, owner=owner,
-                                                 import_batch=batch)
+        conversation = store.import_conversation(
+            parsed.messages, model=parsed.model, meta=parsed.metadata,
+            owner=parsed.user or owner, import_batch=batch, experiment=parsed.experiment,
+            arm=parsed.arm, unit=parsed.user)
+        if parsed.ratings:
+            answers = [m.id for m in store.messages(conversation.id) if m.role == "assistant"]
+            for rating in parsed.ratings:
+                store.rate(answers[rating.answer], rating.value, scale=rating.scale,
+                           actor=rating.rater, at=rating.rated_at)
         yield Outcome(number, conversation_id=conversation.id)

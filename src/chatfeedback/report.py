@@ -14,7 +14,7 @@ from typing import Any
 
 from .config import Settings
 from .errors import ConfigError
-from .experiments import Experiment
+from .experiments import Arm, Experiment
 from .stats import cluster, power, sequential, srm
 from .store import Store
 from .store import experiments as log
@@ -91,13 +91,19 @@ class Report:
         return out
 
 
-def experiment(settings: Settings, store: Store, name: str) -> tuple[Experiment, bool]:
-    """The experiment called ``name`` as it was started (else as configured), and whether
-    it runs now; ConfigError when neither the log nor the settings know it."""
+def experiment(settings: Settings, store: Store, name: str) -> tuple[Experiment, bool, bool]:
+    """The experiment called ``name`` as it was started (else as configured, else as
+    imported: its arms from the data, ``control`` first, weights unknown), whether it runs
+    now and whether its weights are known; ConfigError when nothing knows it."""
     run = log.runs(store).get(name)
     if run is not None and run.definition:
-        return Experiment.from_definition(name, run.definition), run.running
-    return settings.experiment(name), bool(run and run.running)
+        return Experiment.from_definition(name, run.definition), run.running, True
+    if any(e.name == name for e in settings.experiments) or run is not None:
+        return settings.experiment(name), bool(run and run.running), True
+    arms = sorted(log.assigned_units(store, name), key=lambda a: (a != "control", a))
+    if len(arms) < 2:
+        settings.experiment(name)  # the one-line error naming the known ones
+    return Experiment(name, tuple(Arm(a, "?") for a in arms)), False, False
 
 
 def build(settings: Settings, store: Store, name: str, metric: str = "positive_share", *,
@@ -105,7 +111,7 @@ def build(settings: Settings, store: Store, name: str, metric: str = "positive_s
     """The report of experiment ``name`` on ``metric`` (positive_share or mean_score)."""
     if metric not in METRICS:
         raise ConfigError(f"unknown metric '{metric}' (use {' or '.join(METRICS)})")
-    exp, running = experiment(settings, store, name)
+    exp, running, weighted = experiment(settings, store, name)
     sums = log.unit_sums(store, name, metric)
     assigned = log.assigned_units(store, name)
     arms = tuple(_arm(a.name, a.model, a.weight, assigned.get(a.name, 0),
@@ -114,7 +120,9 @@ def build(settings: Settings, store: Store, name: str, metric: str = "positive_s
     control = exp.arms[0].name
     comparisons = tuple(_compare(sums, arm.name, control) for arm in exp.arms[1:])
     check = srm.sample_ratio([a.assigned for a in arms], [a.weight for a in arms])
-    srm_p = check.p_value if sum(a.assigned for a in arms) else None
+    if not weighted:  # imported: the weights it was run with are not known
+        check = srm.SampleRatio(check.observed, check.expected, 0.0, 1.0)
+    srm_p = check.p_value if weighted and sum(a.assigned for a in arms) else None
     points = tuple(_over_time(store, name, metric, exp.arms[1].name, control)) \
         if over_time else ()
     return Report(name, metric, exp.unit, running, arms, comparisons, srm_p, check.mismatch,
@@ -207,8 +215,8 @@ def _comparison(c: Comparison) -> dict[str, Any]:
 def table(report: Report) -> str:
     """The report as a readable table."""
     noun = NOUNS[report.unit]
-    lines = [f"Experiment {report.experiment} ({'running' if report.running else 'stopped'};"
-             f" randomized by {report.unit}; metric {report.metric})", ""]
+    lines = [(f"Experiment {report.experiment} ({'running' if report.running else 'stopped'};"
+             f" randomized by {report.unit}; metric {report.metric})"), ""]
     head = f"{'arm':<16} {'model':<14} {noun:>9} {'ratings':>9} {'estimate':>9}  95 % interval"
     lines.append(head)
     for a in report.arms:

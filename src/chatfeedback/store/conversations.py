@@ -73,7 +73,8 @@ class Conversations(Connected):
                             model: str | None = None, meta: dict[str, Any] | None = None,
                             owner: str | None = None, title: str | None = None,
                             source: str = "import",
-                            import_batch: str | None = None) -> Conversation:
+                            import_batch: str | None = None, experiment: str | None = None,
+                            arm: str | None = None, unit: str | None = None) -> Conversation:
         """Create a conversation with all its ``(role, content)`` messages in one transaction
         and one bulk insert. Each user message opens a turn; an assistant message answers
         the user message before it (a leading assistant greeting answers nothing); system
@@ -110,7 +111,9 @@ class Conversations(Connected):
         first_prompt = next((c for r, c in messages_in if r == "user"), "")
         conv = dict(id=conv_id, owner=owner, title=title or title_for(first_prompt),
                     model=model, source=source, training_consent=False, meta=meta,
-                    import_batch=import_batch, created_at=when, updated_at=when)
+                    import_batch=import_batch, created_at=when, updated_at=when,
+                    experiment=experiment, arm=arm,
+                    unit=(unit or conv_id) if experiment else None)
         answers = sum(1 for r in rows if r["role"] == "assistant")
         with self._write() as conn:
             conn.execute(insert(conversations).values(conv))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -27,7 +27,7 @@ class Ratings(Connected):
         (at ``at``, e.g. an imported rating's own time; default now). With
         ``allow_change=False`` a rated answer keeps its rating (FeedbackError)."""
         scales.check(scale, value)
-        when = at or now()
+        when = now() if at is None else at.astimezone(UTC)  # stored times are UTC
         with self._write() as conn:
             # FOR UPDATE (PostgreSQL; SQLite has one writer): a concurrent rate or mark_shown
             # of this answer waits, so each sees the other's rating and shown_at.
