@@ -76,9 +76,7 @@ class ArenaQueries(Connected):
 
     @db_errors
     def arena_round(self, round_id: str) -> ArenaRound:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(arena_rounds).where(arena_rounds.c.id == round_id)) \
-                .mappings().first()
+        row = self._first(select(arena_rounds).where(arena_rounds.c.id == round_id))
         if row is None:
             raise NotFound("Arena round not found")
         return _round(row)
@@ -140,9 +138,7 @@ class ArenaQueries(Connected):
 
     @db_errors
     def arena_vote(self, round_id: str) -> ArenaVote | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(arena_votes).where(arena_votes.c.round_id == round_id)) \
-                .mappings().first()
+        row = self._first(select(arena_votes).where(arena_votes.c.round_id == round_id))
         return None if row is None else _vote(row)
 
     @db_errors

@@ -54,6 +54,11 @@ class Connected:
             with conn.begin():
                 yield conn
 
+    def _first(self, query: Any) -> Any:
+        """The first row of ``query`` as a mapping, or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(query).mappings().first()
+
     def _stream(self, query: Any, batch: int) -> Iterator[dict[str, Any]]:
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)

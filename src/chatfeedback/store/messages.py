@@ -110,9 +110,7 @@ class Messages(Connected):
 
     @db_errors
     def message(self, message_id: str) -> Message:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(messages).where(messages.c.id == message_id)) \
-                .mappings().first()
+        row = self._first(select(messages).where(messages.c.id == message_id))
         if row is None:
             raise NotFound("Message not found")
         return to_message(row)

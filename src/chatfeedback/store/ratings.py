@@ -115,9 +115,7 @@ class Ratings(Connected):
 
     @db_errors
     def rating(self, message_id: str) -> Rating | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(ratings).where(ratings.c.message_id == message_id)) \
-                .mappings().first()
+        row = self._first(select(ratings).where(ratings.c.message_id == message_id))
         return None if row is None else to_rating(row)
 
     @db_errors
