@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from .display import HOSTNAME
-from .entries import entry_name
+from .entries import entry_name, tables
 from .errors import ConfigError
 from .experiments import Experiment, parse_experiments
 from .policy import MODES, RatingPolicy
-from .rubric import Criterion, parse_criteria
+from .rubric import Criterion, by_name, parse_criteria
 from .scales import RANGES
 
 DEFAULT_CONFIG_FILE = "chatfeedback.toml"
@@ -101,11 +101,11 @@ class Settings:
 
     def criterion(self, name: str) -> Criterion:
         """The ``[[criteria]]`` entry called ``name``; ConfigError names the known ones."""
-        for criterion in self.criteria:
-            if criterion.name == name:
-                return criterion
-        raise ConfigError(f"unknown criterion '{name}'; the settings define "
-                          f"{', '.join(c.name for c in self.criteria)}")
+        found = by_name(self.criteria, name)
+        if found is None:
+            raise ConfigError(f"unknown criterion '{name}'; the settings define "
+                              f"{', '.join(c.name for c in self.criteria)}")
+        return found
 
     def experiment(self, name: str) -> Experiment:
         """The ``[[experiments]]`` entry called ``name``; ConfigError names the known ones."""
@@ -211,10 +211,8 @@ def _parse_arena(table: dict[str, Any], models: tuple[ModelConfig, ...],
 def _parse_models(raw: Any, where: str) -> tuple[ModelConfig, ...]:
     if raw is None:
         return Settings().models
-    if not isinstance(raw, list) or not raw or not all(isinstance(m, dict) for m in raw):
-        raise ConfigError(f"{where}: 'models' must be one or more [[models]] tables")
     models: list[ModelConfig] = []
-    for index, entry in enumerate(raw, start=1):
+    for index, entry in enumerate(tables(raw, where, "models"), start=1):
         name = entry_name(entry, where, "models", index, "model", [m.name for m in models])
         label = f"model '{name}'"
         backend = entry.get("backend")

@@ -9,6 +9,13 @@ from typing import Any
 from .errors import ConfigError
 
 
+def tables(raw: Any, where: str, table: str) -> list[dict[str, Any]]:
+    """``raw`` as one or more ``[[table]]`` tables; ConfigError otherwise."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(e, dict) for e in raw):
+        raise ConfigError(f"{where}: '{table}' must be one or more [[{table}]] tables")
+    return raw
+
+
 def entry_name(entry: dict[str, Any], where: str, table: str, index: int, noun: str,
                taken: Collection[str]) -> str:
     """The ``name`` of the ``index``-th entry of ``table``: a non-empty string that no

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ReviewError
-from .rubric import Criterion, criterion_from_dict
+from .rubric import Criterion, by_name, criterion_from_dict
 from .stats import agreement as ag
 from .store import Message, Store
 from .store import review as rs
@@ -47,11 +47,11 @@ class Queue:
     complete: int | None = None
 
     def criterion(self, name: str) -> Criterion:
-        for criterion in self.criteria:
-            if criterion.name == name:
-                return criterion
-        raise ReviewError(f"queue '{self.name}' has no criterion '{name}' "
-                          f"(it has {', '.join(c.name for c in self.criteria)})")
+        found = by_name(self.criteria, name)
+        if found is None:
+            raise ReviewError(f"queue '{self.name}' has no criterion '{name}' "
+                              f"(it has {', '.join(c.name for c in self.criteria)})")
+        return found
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ their level of measurement (which decides how agreement on them is computed)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .entries import entry_name, only_keys
+from .entries import entry_name, only_keys, tables
 from .errors import ConfigError
 
 KINDS = ("thumbs", "scale", "boolean", "choice")
@@ -78,14 +79,17 @@ def criterion_from_dict(data: dict[str, Any]) -> Criterion:
                      options=tuple(data.get("options", ())), level=data["level"])
 
 
+def by_name(criteria: Iterable[Criterion], name: str) -> Criterion | None:
+    """The criterion called ``name`` among ``criteria``, or None."""
+    return next((c for c in criteria if c.name == name), None)
+
+
 def parse_criteria(raw: Any, where: str) -> tuple[Criterion, ...]:
     """``[[criteria]]`` tables as criteria; a ConfigError names the entry and key."""
     if raw is None:
         raw = [dict(c) for c in DEFAULT_CRITERIA]
-    if not isinstance(raw, list) or not raw or not all(isinstance(c, dict) for c in raw):
-        raise ConfigError(f"{where}: 'criteria' must be one or more [[criteria]] tables")
     out: list[Criterion] = []
-    for index, entry in enumerate(raw, start=1):
+    for index, entry in enumerate(tables(raw, where, "criteria"), start=1):
         name = entry_name(entry, where, "criteria", index, "criterion", [c.name for c in out])
         label = f"criterion '{name}'"
         only_keys(entry, {"name", "kind", "description", "options", "level"},
