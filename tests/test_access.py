@@ -92,7 +92,7 @@ def test_only_admins_see_the_export_page(app_as, db_url):
     assert not boss.exception
     labels = [b.label for b in boss.get("download_button")]
     assert [label.split(" ")[0] for label in labels] == [
-        "Rated", "Rated", "Rated", "KTO:", "DPO:", "SFT:", "Rating", "Review", "Gold"]
+        "Rated", "Rated", "Rated", "KTO:", "DPO:", "SFT:", "Rating", "Arena", "Review", "Gold"]
 
 
 def test_without_sign_in_one_anonymous_user_is_admin(make_app, db_url):

@@ -6,6 +6,7 @@ import streamlit as st
 
 from chatfeedback.ui import (arena_page, chat_page, dashboard, experiments_page, export_page,
                             heap, internals, review_page, signin)
+from chatfeedback.errors import StoreError
 from chatfeedback.store import experiments as experiment_log
 from chatfeedback.ui.context import is_admin, is_reviewer, service
 
@@ -15,6 +16,17 @@ st.set_page_config(page_title="chatfeedback", page_icon=":material/chat:", layou
 internals.warn_once()  # an untested Streamlit: said once per session (and logged)
 signin.require_sign_in()  # with [auth] configured, nothing below runs until signed in
 signin.user_menu()
+
+
+def _experiments_ran() -> bool:
+    """Whether experiments were run here; False while the database cannot say (the pages
+    say why themselves: the router must not fail)."""
+    try:
+        return bool(experiment_log.runs(service().store))
+    except StoreError:
+        return False
+
+
 pages = [st.Page(chat_page.render, title="Chat", icon=":material/chat:", url_path="chat",
                  default=True)]
 if len(service().settings.arena.models) >= 2:
@@ -23,7 +35,7 @@ if len(service().settings.arena.models) >= 2:
 if is_admin():  # pages that show every user's data
     pages.append(st.Page(dashboard.render, title="Dashboard", icon=":material/monitoring:",
                          url_path="dashboard"))
-    if service().settings.experiments or experiment_log.runs(service().store):
+    if service().settings.experiments or _experiments_ran():
         pages.append(st.Page(experiments_page.render, title="Experiments",
                              icon=":material/science:", url_path="experiments"))
     pages.append(st.Page(export_page.render, title="Export", icon=":material/download:",
