@@ -14,6 +14,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def main() -> int:
     ap.add_argument("--voters", type=int, default=10_000)
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--database", action="store_true",
+                    help="also store the votes in SQLite and time the whole leaderboard of "
+                         "`chatfeedback arena`: SQL GROUP BY, reading, both fits")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     theta = np.linspace(1.5, -1.5, args.models)
@@ -72,7 +76,47 @@ def main() -> int:
           f"(runs {', '.join(f'{t:.2f}' for t in style)})")
     top = board.ratings[0]
     print(f"top: {top.model} {top.rating:.1f} [{top.ci[0]:.1f}, {top.ci[1]:.1f}]")
+    if args.database:
+        end_to_end(votes, fa, fb, args.bootstrap)
     return 0 if statistics.median(plain) < 3.0 else 1
+
+
+def end_to_end(votes: bt.Votes, fa: np.ndarray, fb: np.ndarray, bootstrap: int) -> None:
+    from datetime import UTC, datetime
+
+    from chatfeedback.arena import leaderboard
+    from chatfeedback.store import Store
+    from chatfeedback.store.arena import FEATURE_COLUMNS
+
+    features = np.hstack([fa, fb]).astype(int)
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def rows():
+        for r in range(len(votes.voter)):
+            row = {"voter": f"user{votes.voter[r]}", "model_a": votes.models[votes.a[r]],
+                   "model_b": votes.models[votes.b[r]],
+                   "winner": bt.WINNERS[votes.outcome[r]], "created_at": when}
+            row.update(zip(FEATURE_COLUMNS, features[r].tolist(), strict=True))
+            yield row
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{tmp}/arena.db")
+        t0 = time.perf_counter()
+        store.import_votes(rows(), batch=20_000)
+        loaded = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        leaderboard(store, bootstrap=bootstrap)
+        whole = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        store.arena_count_columns()
+        counts = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        store.arena_style_columns()
+        style = time.perf_counter() - t0
+        store.close()
+    print(f"from SQLite: import {loaded:.1f} s; whole leaderboard {whole:.2f} s, of which "
+          f"reading the GROUP BY counts {counts:.2f} s and the style rows {style:.2f} s "
+          f"(load average {os.getloadavg()[0]:.2f})")
 
 
 if __name__ == "__main__":

@@ -78,8 +78,8 @@ def test_a_round_streams_both_sides_and_takes_one_locked_vote(make_service, stor
     counts = arena.store.arena_counts()
     assert counts == [("ann@example.org", turn.round.model_a, turn.round.model_b, "model_b", 1,
                        1.0)]
-    style = arena.store.arena_style_rows()
-    assert style[0][6] == len(a.content) and style[0][10] == len(b.content)
+    style = arena.store.arena_style_columns()      # voter, a, b, winner, weight, features
+    assert style[5] == (len(a.content),) and style[9] == (len(b.content),)
     # the arena's conversations would unblind it: the chat's list leaves them out
     assert arena.store.list_conversations() == []
 

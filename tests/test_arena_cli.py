@@ -105,6 +105,9 @@ def test_arena_rounds_as_dpo_pairs(make_service, db_url, tmp_path):
     for winner in ("model_a", "model_b", "tie", "tie (bothbad)"):
         turn = arena.start(f"prompt for {winner}", voter="ann")
         play(arena, turn)
+        # the echo models answer alike; equal texts make no preference pair
+        arena.store.update_answer(arena.view(turn.round.id).last_answers()[1].id,
+                                  content=f"B's answer to {winner}")
         view = arena.view(turn.round.id)
         a, b = view.last_answers()
         arena.vote(turn.round.id, winner, actor="ann")

@@ -4,6 +4,8 @@ sides streaming at once."""
 
 from __future__ import annotations
 
+from chatfeedback.ui import keys
+
 from .openai_server import OpenAIServer, Script
 from .test_arena import ECHOS, openai_models
 
@@ -42,7 +44,10 @@ def test_a_round_votes_and_shows_the_names(make_app):
     assert any("You voted: **B is better**" in s.value for s in at.success)
     assert "A is better" not in buttons(at)                      # locked: one vote
     assert at.query_params["r"] == round_id
+    assert not at.dataframe                                      # only the open tab runs
     # the leaderboard tab has the vote
+    at.session_state[keys.ARENA_TAB] = "Leaderboard"
+    at.run()
     table = at.dataframe[0].value
     assert table["Votes"].sum() == 2 and set(table["Rank"]) <= {1, 2}
 
@@ -71,7 +76,13 @@ def test_a_failed_side_cannot_be_voted(make_app):
         assert any("model crashed" in e.value for e in at.error)
         assert any("cannot be voted" in w.value for w in at.warning)
         assert "A is better" not in buttons(at)
+        at.session_state[keys.ARENA_TAB] = "Leaderboard"
+        at.run()
         assert any("rounds: 0 voted, 1 failed" in c.value for c in at.caption)
+        # a prompt typed on the Leaderboard tab is answered on the Battle tab
+        at.chat_input[0].set_value("again").run()
+        assert at.session_state[keys.ARENA_TAB] == "Battle"
+        assert any("cannot be voted" in w.value for w in at.warning)
 
 
 def test_without_arena_settings_there_is_no_arena_page(make_app):

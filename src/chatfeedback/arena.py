@@ -124,7 +124,7 @@ class Arena:
     def _current_intervals(self) -> dict[str, tuple[float, float]]:
         with self._lock:
             if self._intervals is None or time.monotonic() - self._intervals[0] > ACTIVE_REFRESH:
-                votes = bt.Votes.from_rows(self.store.arena_counts())
+                votes = bt.Votes.from_columns(*self.store.arena_count_columns())
                 board = bt.leaderboard(votes, bootstrap=200)
                 self._intervals = (time.monotonic(), {r.model: r.ci for r in board.ratings})
             return self._intervals[1]
@@ -218,11 +218,11 @@ class Arena:
 def leaderboard(store: Store, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
     """The JSON of ``chatfeedback arena --json``: plain and style-controlled ratings from
     every stored vote, and the rounds by status."""
-    votes = bt.Votes.from_rows(store.arena_counts())
+    votes = bt.Votes.from_columns(*store.arena_count_columns())
     plain = bt.leaderboard(votes, bootstrap=bootstrap, seed=seed)
-    rows = store.arena_style_rows()
-    styled_votes = bt.Votes.from_rows([r[:6] for r in rows], models=votes.models,
-                                      features=[r[6:] for r in rows])
+    style = store.arena_style_columns()
+    styled_votes = bt.Votes.from_columns(*style[:4], [1] * len(style[0]), style[4],
+                                         models=votes.models, features=style[5:])
     styled = bt.style_leaderboard(styled_votes, bootstrap=bootstrap, seed=seed)
     rounds = store.arena_round_counts()
     return {**plain.to_dict(), "style_control": styled.to_dict(),
@@ -231,7 +231,7 @@ def leaderboard(store: Store, *, bootstrap: int = 1000, seed: int = 0) -> dict[s
 
 def matrices(store: Store) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """(models, win rate of row over column, votes between them) for the heatmaps."""
-    votes = bt.Votes.from_rows(store.arena_counts())
+    votes = bt.Votes.from_columns(*store.arena_count_columns())
     rate, n = bt.pair_matrices(votes)
     return votes.models, rate, n
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 SCALE = 400.0 / math.log(10.0)   # rating points per unit of natural log-odds
 CENTRE = 1000.0
@@ -57,30 +58,47 @@ class Votes:
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence], models: Sequence[str] | None = None,
                   features: Iterable[Sequence] | None = None) -> Votes:
-        """Rows of (voter, model_a, model_b, winner, count, weight); winner as in WINNERS.
-        ``models`` fixes the order (default: sorted names); rows naming other models are kept
-        out. ``features``: per row, side A's then side B's STYLE_FEATURES counts."""
+        """Rows of (voter, model_a, model_b, winner, count, weight); see :meth:`from_columns`.
+        ``features``: per row, side A's then side B's STYLE_FEATURES counts."""
         rows = list(rows)
-        names = tuple(models) if models is not None else tuple(sorted(
-            {r[1] for r in rows} | {r[2] for r in rows}))
-        index = {m: i for i, m in enumerate(names)}
-        keep = [k for k, r in enumerate(rows) if r[1] in index and r[2] in index and r[1] != r[2]]
-        voters: dict = {}
-        codes = {w: i for i, w in enumerate(WINNERS)}
-        voter = np.fromiter((voters.setdefault(rows[k][0], len(voters)) for k in keep), np.int64,
-                            len(keep))
-        a = np.fromiter((index[rows[k][1]] for k in keep), np.int64, len(keep))
-        b = np.fromiter((index[rows[k][2]] for k in keep), np.int64, len(keep))
-        outcome = np.fromiter((codes[rows[k][3]] for k in keep), np.int64, len(keep))
-        count = np.fromiter((rows[k][4] for k in keep), np.float64, len(keep))
-        weight = np.fromiter((rows[k][5] for k in keep), np.float64, len(keep))
-        fa = fb = None
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 6
+        feats = None
         if features is not None:
             feats = np.asarray(list(features), dtype=np.float64).reshape(
-                len(rows), 2 * len(STYLE_FEATURES))[keep]
+                len(rows), 2 * len(STYLE_FEATURES)).T
+        return cls.from_columns(*columns[:6], models=models, features=feats)
+
+    @classmethod
+    def from_columns(cls, voter: Sequence, model_a: Sequence, model_b: Sequence,
+                     winner: Sequence, count: Sequence, weight: Sequence, *,
+                     models: Sequence[str] | None = None,
+                     features: Sequence[Sequence] | None = None) -> Votes:
+        """Votes from columns as a query returns them (voters and models as names, winner as
+        in WINNERS), encoded by hashing (no Python loop per row). ``models`` fixes the order
+        (default: sorted names); rows naming other models, or the same model twice, are
+        left out. ``features``: the 2 x STYLE_FEATURES columns, side A's first."""
+        n = len(voter)
+        a_names = np.asarray(model_a, dtype=object).reshape(n)
+        b_names = np.asarray(model_b, dtype=object).reshape(n)
+        seen = pd.unique(np.concatenate([a_names, b_names])) if n else np.array([], object)
+        names = tuple(models) if models is not None else tuple(sorted(seen))
+        lookup = pd.Index(names)
+        a = lookup.get_indexer(a_names)
+        b = lookup.get_indexer(b_names)
+        outcome = pd.Index(WINNERS).get_indexer(np.asarray(winner, dtype=object).reshape(n))
+        if (outcome < 0).any():
+            raise ValueError(f"unknown winner; expected one of {', '.join(WINNERS)}")
+        keep = (a >= 0) & (b >= 0) & (a != b)
+        voter_codes, _ = pd.factorize(np.asarray(voter, dtype=object).reshape(n)[keep])
+        fa = fb = None
+        if features is not None:
+            feats = np.asarray(features, dtype=np.float64).reshape(len(features), n)[:, keep].T
             half = feats.shape[1] // 2
             fa, fb = feats[:, :half], feats[:, half:]
-        return cls(names, voter, a, b, outcome, count, weight, fa, fb)
+        return cls(names, voter_codes.astype(np.int64), a[keep].astype(np.int64),
+                   b[keep].astype(np.int64), outcome[keep].astype(np.int64),
+                   np.asarray(count, dtype=np.float64).reshape(n)[keep],
+                   np.asarray(weight, dtype=np.float64).reshape(n)[keep], fa, fb)
 
     @property
     def n_voters(self) -> int:

@@ -154,22 +154,37 @@ class ArenaQueries(Connected):
     def arena_counts(self) -> list[tuple[str, str, str, str, int, float]]:
         """(voter, model_a, model_b, winner, votes, summed weight): the leaderboard's input,
         grouped in SQL."""
+        return list(zip(*self.arena_count_columns(), strict=True))
+
+    @db_errors
+    def arena_count_columns(self) -> list[tuple]:
+        """:meth:`arena_counts` as six columns, read by the driver's own cursor (a million
+        rows cost no per-row Python beyond the driver's)."""
         v = arena_votes.c
         query = (select(v.voter, v.model_a, v.model_b, v.winner, func.count(), func.sum(v.weight))
                  .group_by(v.voter, v.model_a, v.model_b, v.winner))
-        with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(query)]
+        return self._columns(query, 6)
 
     @db_errors
-    def arena_style_rows(self) -> list[tuple]:
-        """One row per vote that has both sides' style counts: (voter, model_a, model_b,
-        winner, 1, weight, *FEATURE_COLUMNS)."""
+    def arena_style_columns(self) -> list[tuple]:
+        """One row per vote that has both sides' style counts, as columns: voter, model_a,
+        model_b, winner, weight, then FEATURE_COLUMNS."""
         v = arena_votes.c
         query = (select(v.voter, v.model_a, v.model_b, v.winner, v.weight,
                         *[v[c] for c in FEATURE_COLUMNS])
                  .where(*[v[c].is_not(None) for c in FEATURE_COLUMNS]))
+        return self._columns(query, 5 + len(FEATURE_COLUMNS))
+
+    def _columns(self, query: Any, width: int) -> list[tuple]:
         with self.engine.connect() as conn:
-            return [(r[0], r[1], r[2], r[3], 1, *r[4:]) for r in conn.execute(query)]
+            sql = query.compile(conn, compile_kwargs={"literal_binds": True})
+            cursor = conn.connection.driver_connection.cursor()
+            try:
+                cursor.execute(str(sql))
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        return list(zip(*rows, strict=True)) if rows else [()] * width
 
     @db_errors
     def arena_stamp(self) -> tuple[Any, ...]:

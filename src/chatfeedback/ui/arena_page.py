@@ -55,18 +55,24 @@ def render() -> None:
     prompt = st.chat_input("Ask both models", submit_mode="stop")
     if prompt is not None and not prompt.strip():
         prompt = None
-    battle, board = st.tabs(["Battle", "Leaderboard"])
-    with battle:
-        try:
-            battle_tab(current, prompt)
-        except StoreError as exc:
-            st.error(f"The arena cannot be shown right now: {exc}", icon=":material/error:")
-    with board:
-        try:
-            leaderboard_tab()
-        except StoreError as exc:
-            st.error(f"The leaderboard cannot be shown right now: {exc}",
-                     icon=":material/error:")
+    if prompt is not None:  # a prompt is always answered where the answers are shown
+        st.session_state[keys.ARENA_TAB] = "Battle"
+    # only the open tab runs: a vote or a prompt never waits for the leaderboard's bootstrap
+    battle, board = st.tabs(["Battle", "Leaderboard"], key=keys.ARENA_TAB, on_change="rerun")
+    if battle.open:
+        with battle:
+            try:
+                battle_tab(current, prompt)
+            except StoreError as exc:
+                st.error(f"The arena cannot be shown right now: {exc}",
+                         icon=":material/error:")
+    if board.open:
+        with board:
+            try:
+                leaderboard_tab()
+            except StoreError as exc:
+                st.error(f"The leaderboard cannot be shown right now: {exc}",
+                         icon=":material/error:")
 
 
 def _new_round() -> None:

@@ -72,6 +72,7 @@ EXP_REFRESH = key("exp_refresh")
 ARENA_NEW_ROUND = key("arena_new_round")
 ARENA_TABLE = key("arena_table")
 arena_vote = Family("vote")         # per winner: a, b, tie, both bad
+ARENA_TAB = key("arena_tab")        # the open tab of the Arena page: Battle or Leaderboard
 REVIEW_QUEUE = key("review_queue")
 REVIEW_VIEW = key("review_view")
 REVIEW_NAME = key("review_name")
