@@ -26,7 +26,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    inspect,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -154,8 +153,6 @@ def rebuild(conn: Connection) -> None:
 def replace(conn: Connection, counts: Counts) -> None:
     """Make the counters ``counts`` (from :func:`count`), and nothing else."""
     for table in (*COUNTERS, unit_counts, rater_counts):
-        if table.name not in counts:
-            continue  # a database from before these (see count)
         conn.execute(delete(table))
         if counts[table.name]:
             conn.execute(insert(table), counts[table.name])
@@ -212,10 +209,8 @@ def count(conn: Connection) -> Counts:
     counts = {rating_counts.name: list(rows.values()), tag_counts.name: tag_rows,
               answer_counts.name: list(answer_rows.values()),
               shown_rated_counts.name: shown_rated_rows}
-    # Revision 0007 rebuilds the counters with this code, long before unit_counts exists.
-    if inspect(conn).has_table(unit_counts.name):
-        counts[unit_counts.name] = _count_units(conn, day)
-        counts[rater_counts.name] = _count_raters(conn, day, model)
+    counts[unit_counts.name] = _count_units(conn, day)
+    counts[rater_counts.name] = _count_raters(conn, day, model)
     return counts
 
 
