@@ -364,4 +364,6 @@ arena_votes = Table(
     Column("created_at", WHEN, nullable=False),
     Column("updated_at", WHEN, nullable=False),
     Index(None, "created_at"),
+    # covers the leaderboard's GROUP BY with its SUM(weight): read in order, never sorted
+    Index(None, "voter", "model_a", "model_b", "winner", "weight"),
 )
