@@ -99,10 +99,11 @@ KTO = [
      "completion": assistant("Violets are blue"), "label": True},
 ]
 DPO = [{"prompt": sys_user("Hi", "Hello!", "Capital of France?"),
-        "chosen": assistant("Paris"), "rejected": assistant("Lyon")}]
-SFT = [{"messages": sys_user("Hi", "Hello!")},
-       {"messages": sys_user("Hi", "Hello!", "Capital of France?", "Paris")},
-       {"messages": msgs("Poem?", "Roses are red", "Another", "Violets are blue")}]
+        "chosen": assistant("Paris"), "rejected": assistant("Lyon"), "source": "rating"}]
+SFT = [{"messages": sys_user("Hi", "Hello!"), "source": "rating"},
+       {"messages": sys_user("Hi", "Hello!", "Capital of France?", "Paris"), "source": "rating"},
+       {"messages": msgs("Poem?", "Roses are red", "Another", "Violets are blue"),
+        "source": "rating"}]
 
 
 def export(db_url: str, tmp_path: Path, fmt: str, *extra: str) -> tuple[Path, str]:
@@ -143,7 +144,7 @@ def test_training_exports_respect_consent(store, hand_built, db_url, tmp_path):
     assert "Secret" not in out.read_text()
     store.set_training_consent(hand_built["c"], True)
     out, err = export(db_url, tmp_path, "sft")
-    assert read_jsonl(out)[-1] == {"messages": msgs("Secret", "ok")}
+    assert read_jsonl(out)[-1] == {"messages": msgs("Secret", "ok"), "source": "rating"}
     assert "without training consent" not in err
     store.set_training_consent(hand_built["a"], False)
     store.set_training_consent(hand_built["b"], False)

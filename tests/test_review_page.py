@@ -123,11 +123,11 @@ def test_an_admin_creates_a_queue_and_a_reviewer_judges_it(make_app, store, answ
     at.radio(key=keys.REVIEW_VIEW).set_value("Agreement").run()
     expanders = [e.label for e in at.expander]
     assert "Item 1: 2, 5" in expanders and "Item 1: too formal, right" in expanders
-    assert not by_key(at.selectbox, keys.review("final", ""))  # reviewers do not adjudicate
+    assert not by_key(at.radio, keys.review("final", ""))  # reviewers do not adjudicate
 
     at = open_page(signed_in(make_app, "lead@example.org", {"queue": "first look"}), "Review")
     at.radio(key=keys.REVIEW_VIEW).set_value("Agreement").run()
-    finals = by_key(at.selectbox, keys.review("final", "correct", ""))
+    finals = by_key(at.radio, keys.review("final", "correct", ""))
     assert len(finals) == 1
     finals[0].set_value(4)
     button(at, "Set final value").click().run()

@@ -59,8 +59,11 @@ def judge_all(page, app_url: str, plan, first_correction: str | None = None) -> 
     wait_for_app(page)
     seen = []
     for index, (correct, tone) in enumerate(plan):
-        answer = page.get_by_test_id("stChatMessage").last
-        seen.append(answer.get_by_test_id("stMarkdownContainer").inner_text().strip())
+        answer = page.get_by_test_id("stChatMessage").last.get_by_test_id("stMarkdownContainer")
+        if seen:  # the page has moved on to the next item (never the same one twice)
+            expect(answer).not_to_have_text(seen[-1])
+            wait_for_app(page)
+        seen.append(answer.inner_text().strip())
         judge(page, correct, tone, first_correction if index == 0 else None)
     expect(page.get_by_text("Nothing left for you in this queue")).to_be_visible()
     return seen
@@ -127,8 +130,7 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
         wait_for_app(lead)
         lead.get_by_text("Item 1: 2, 5").click()
         expander = lead.get_by_test_id("stExpander").filter(has_text="Item 1: 2, 5")
-        expander.get_by_test_id("stSelectbox").click()
-        lead.get_by_role("option", name="4", exact=True).click()
+        expander.get_by_test_id("stRadio").get_by_text("4", exact=True).click()
         expander.get_by_role("button", name="Set final value").click()
         wait_for_app(lead)
         expect(lead.get_by_text("Item 1: 2, 5 → 4")).to_be_visible()
@@ -144,6 +146,10 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
             lead.get_by_role("button", name="Review judgements").click()
         reviews = [json.loads(line) for line in
                    Path(download.value.path()).read_text(encoding="utf-8").splitlines()]
+        with lead.expect_download() as download:
+            lead.get_by_role("button", name="SFT:").click()
+        sft = [json.loads(line) for line in
+               Path(download.value.path()).read_text(encoding="utf-8").splitlines()]
     finally:
         for context in contexts:
             context.close()
@@ -160,3 +166,6 @@ server_metadata_url = "{provider}/.well-known/openid-configuration"
     assert (correction["content"], correction["author"]) == ("The corrected answer 0.",
                                                              "ann@example.org")
     assert store.message(answers[0]).content == "Answer number 0."
+    assert {"messages": [{"role": "user", "content": "Question 0?"},
+                         {"role": "assistant", "content": "The corrected answer 0."}],
+            "source": "correction"} in sft

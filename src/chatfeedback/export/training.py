@@ -19,6 +19,12 @@ All three are conversational (lists of ``{"role", "content"}`` messages):
 kto and sft leave out exact duplicates (the same prompt, completion and label as a row
 already written). Everything left out is counted in the summary.
 
+Reviewers' corrections (review.py) are training data too. Every sft and dpo row says where
+it comes from in ``"source"``: ``"rating"``, ``"arena"`` or ``"correction"``. sft gets the
+prompt with the corrected answer; dpo gets the correction chosen over the original answer
+when that answer was rated below the top of its scale. A correction counts when it was
+written inside the --since/--until window; the newest correction of an answer is used.
+
 The prompt is what the model was sent for that answer: its system prompt, then the context
 stored with the answer when it was started (history.py decides it, store/context.py keeps
 it), never derived again here. Only conversations whose owner allowed training use are read;
@@ -60,6 +66,7 @@ class Summary:
     arena_context_differs: int = 0
     same_text: int = 0    # dpo: pairs whose chosen and rejected texts are the same
     duplicates: int = 0   # kto, sft: rows equal to one already written
+    corrections: int = 0  # sft, dpo: rows made from reviewers' corrections
     notes: list[str] = field(default_factory=list)
 
     def weights(self) -> tuple[float, float] | None:
@@ -103,6 +110,9 @@ class Summary:
                         f"and label as a row already written)")
         if left:
             out.append("left out: " + "; ".join(left))
+        if self.corrections:
+            out.append(f"{self.corrections:,} of the rows are reviewers' corrections "
+                       f"(\"source\": \"correction\")")
         if self.fmt == "kto":
             weights = self.weights()
             if weights:
@@ -155,14 +165,25 @@ def _labelled(conversations: Iterable[list[dict[str, Any]]],
     """Each usable answer with its polarity; neutral ones are counted and left out."""
     for rows in conversations:
         conv = _Conversation(rows)
-        for answer in conv.answers:
-            if not _usable(answer, summary):
-                continue
-            label = scales.polarity(answer["scale"], answer["value"])
-            if label is None:
-                summary.neutral += 1
-                continue
+        for answer, label in _labels(conv, summary):
             yield conv, answer, label
+
+
+def _labels(conv: _Conversation, summary: Summary) -> Iterator[tuple[dict[str, Any], bool]]:
+    """:func:`_labelled` for one conversation."""
+    for answer in conv.answers:
+        if not _usable(answer, summary):
+            continue
+        label = scales.polarity(answer["scale"], answer["value"])
+        if label is None:
+            summary.neutral += 1
+            continue
+        yield answer, label
+
+
+def _corrected(conv: _Conversation) -> Iterator[dict[str, Any]]:
+    """The answers with a reviewer's correction written inside the window."""
+    return (a for a in conv.answers if a["corrected"] and a["correction"])
 
 
 class _Unique:
@@ -234,9 +255,24 @@ def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
                     summary.pairs += 1
                     yield {"prompt": conv.prompt(chosen),
                            "chosen": [_message("assistant", chosen["content"])],
-                           "rejected": [_message("assistant", rejected["content"])]}
+                           "rejected": [_message("assistant", rejected["content"])],
+                           "source": "rating"}
             for answer in versions:
                 _count(summary, scales.polarity(answer["scale"], answer["value"]))
+        # (correction chosen, original rejected) where the original was rated below the top
+        for answer in _corrected(conv):
+            if answer["score"] is None or answer["score"] >= 1 or not answer["content"]:
+                continue
+            if _same_text(answer["correction"], answer["content"]):
+                summary.same_text += 1
+                continue
+            summary.rows += 1
+            summary.pairs += 1
+            summary.corrections += 1
+            yield {"prompt": conv.prompt(answer),
+                   "chosen": [_message("assistant", answer["correction"])],
+                   "rejected": [_message("assistant", answer["content"])],
+                   "source": "correction"}
 
 
 def _same_text(one: str, other: str) -> bool:
@@ -246,15 +282,25 @@ def _same_text(one: str, other: str) -> bool:
 
 def sft_rows(conversations: Iterable[list[dict[str, Any]]],
              summary: Summary) -> Iterator[dict[str, Any]]:
-    """One row per positively rated answer; exact duplicates are counted and left out."""
+    """One row per positively rated answer and per corrected answer; exact duplicates are
+    counted and left out."""
     unique = _Unique()
-    for conv, answer, label in _labelled(conversations, summary):
-        if not label:
-            _count(summary, label)
-            continue
-        row = {"messages": conv.prompt(answer) + [_message("assistant", answer["content"])]}
-        if unique.kept(row, label, summary):
-            yield row
+    for rows in conversations:
+        conv = _Conversation(rows)
+        for answer, label in _labels(conv, summary):
+            if not label:
+                _count(summary, label)
+                continue
+            row = {"messages": conv.prompt(answer) + [_message("assistant", answer["content"])],
+                   "source": "rating"}
+            if unique.kept(row, label, summary):
+                yield row
+        for answer in _corrected(conv):
+            row = {"messages": conv.prompt(answer)
+                   + [_message("assistant", answer["correction"])], "source": "correction"}
+            if unique.kept(row, None, summary):
+                summary.corrections += 1
+                yield row
 
 
 def arena_dpo_rows(store: Store, filters: Filters, summary: Summary) -> Iterator[dict[str, Any]]:
@@ -288,7 +334,7 @@ def arena_dpo_rows(store: Store, filters: Filters, summary: Summary) -> Iterator
         summary.pairs += 1
         summary.arena_pairs += 1
         yield {"prompt": prompts[0], "chosen": [_message("assistant", chosen["content"])],
-               "rejected": [_message("assistant", rejected["content"])]}
+               "rejected": [_message("assistant", rejected["content"])], "source": "arena"}
 
 
 BUILDERS = {"kto": kto_rows, "dpo": dpo_rows, "sft": sft_rows}

@@ -52,6 +52,16 @@ class Filters:
         return [*self._window(conversations.c.created_at, _instant, conversations.c.model,
                               None), *self._assigned()]
 
+    def made(self, when: Any, model: Any, conversation_id: Any) -> list[ColumnElement[Any]]:
+        """Conditions on something made at ``when`` about an answer of ``model`` in the
+        conversation ``conversation_id`` (a reviewer's correction): the dates, the model,
+        the experiment and arm; the scale does not apply."""
+        where = self._window(when, _instant, model, None)
+        assigned = self._assigned()
+        if assigned:
+            where.append(conversation_id.in_(select(conversations.c.id).where(*assigned)))
+        return where
+
     def _assigned(self) -> list[ColumnElement[Any]]:
         where: list[ColumnElement[Any]] = []
         if self.experiment is not None:

@@ -232,10 +232,10 @@ def widest_item(review: Review, queue: Queue, criterion: Criterion, disagreement
         if not admin:
             return
         domain = list(criterion.domain)
-        choice = st.selectbox("Final value", domain,
-                              key=keys.review("final", criterion.name, item.id),
-                              index=domain.index(settled) if settled in domain else None,
-                              format_func=lambda v: _label(criterion, v))
+        choice = st.radio("Final value", domain,
+                          key=keys.review("final", criterion.name, item.id),
+                          index=domain.index(settled) if settled in domain else None,
+                          horizontal=True, format_func=lambda v: _label(criterion, v))
         if st.button("Set final value", key=keys.review("adjudicate", criterion.name, item.id)):
             try:
                 review.adjudicate(queue, item.id, criterion.name, choice, actor())
