@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +32,12 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.stclient import StreamlitSession
 from harness.pgcluster import PostgresServer
-from harness.support import Nginx, Server, write_config
+from harness.support import Nginx, Server, cpu_seconds, rss_mb, write_config
 
 from chatfeedback.store import Store
 
 ECHO_DELAY = 0.005  # seconds per character: ~0.2 s of streaming per answer
+MakeServer = Callable[..., Server]
 BAD_WORDS = ("locked", "not saved", "not sent", "cannot be", "error", "Error")
 
 
@@ -54,6 +56,8 @@ class Result:
     duplicated: int = 0
     wrong: int = 0
     not_complete: int = 0
+    cpu: list[float] = field(default_factory=list)  # each replica's CPU seconds in the run
+    rss: list[float] = field(default_factory=list)  # each replica's RSS (MB) at the end
 
 
 def pct(values: list[float], q: int) -> float:
@@ -62,12 +66,22 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-async def one_session(url: str, route: str, prompts: int, seed: int, result: Result) -> None:
+async def one_session(url: str, route: str, prompts: int, seed: int, result: Result,
+                      pause: tuple[float, float] | None = None, arrive: float = 0.0) -> None:
+    """Open the page, then send ``prompts`` prompts and rate each answer; with ``pause``,
+    read for a random time in that range (seconds) before each prompt and each click,
+    and arrive at a random time in the first ``arrive`` seconds (a human pace)."""
     rng = random.Random(seed)
+    await asyncio.sleep(rng.uniform(0, arrive))
+
+    async def read() -> None:
+        if pause:
+            await asyncio.sleep(rng.uniform(*pause))
     async with StreamlitSession(url, cookie=f"chatfeedback_route={route}") as tab:
         await tab.rerun()
         for n in range(prompts):
             prompt = f"session {seed} prompt {n}: {rng.randrange(10**6)}"
+            await read()
             run = await tab.rerun(chat=prompt)
             shown = run.first_time_containing(f'You said, "{prompt}" ...interesting.')
             if shown is None:
@@ -80,6 +94,7 @@ async def one_session(url: str, route: str, prompts: int, seed: int, result: Res
                 result.errors.append(f"{route}: expected one new rating widget: {unrated}")
                 continue
             value = rng.randrange(2)
+            await read()
             click = await tab.click_feedback(unrated[0], value)
             result.click_to_saved.append(click.finished - click.started)
             result.errors += [t for t in click.texts() if any(w in t for w in BAD_WORDS)]
@@ -106,13 +121,18 @@ def verify(db_url: str, result: Result) -> None:
 
 
 def scenario(db: str, replicas: int, sessions: int, prompts: int, work: Path,
-             pg: PostgresServer | None) -> Result:
+             pg: PostgresServer | None, *, make: MakeServer = Server,
+             pause: tuple[float, float] | None = None, arrive: float = 0.0,
+             echo_delay: float = ECHO_DELAY) -> Result:
+    """``sessions`` sessions through nginx in front of ``replicas`` replicas made by
+    ``make`` (db url, config, log=...); see :func:`one_session` for ``pause`` and
+    ``arrive``. The result has the replicas' CPU time and RSS at the end."""
     result = Result(db, replicas, sessions, prompts)
     db_url = pg.create_database() if db == "postgresql" else \
         f"sqlite:///{work / f'load-{replicas}-{sessions}.db'}"
     config = write_config(work / "load.toml", "[[models]]\nname = \"echo\"\nbackend = \"echo\"\n"
-                          f"delay = {ECHO_DELAY}\n")
-    servers = [Server(db_url, config, log=work / f"replica{i}.log") for i in range(replicas)]
+                          f"delay = {echo_delay}\n")
+    servers = [make(db_url, config, log=work / f"replica{i}.log") for i in range(replicas)]
     with ThreadPoolExecutor(replicas) as pool:
         list(pool.map(lambda s: s.start(), servers))
     nginx = Nginx(work / f"nginx-{db}-{replicas}-{sessions}", [s.port for s in servers]).start()
@@ -121,12 +141,15 @@ def scenario(db: str, replicas: int, sessions: int, prompts: int, work: Path,
         for server in servers:
             asyncio.run(one_session(nginx.url, nginx.route_to(server.port), 1, 0, warm))
         started = time.perf_counter()
+        cpu = [cpu_seconds(s.pid) for s in servers]
 
         async def everyone() -> None:
-            await asyncio.gather(*(one_session(nginx.url, f"load-{i}", prompts, i + 1, result)
-                                   for i in range(sessions)))
+            await asyncio.gather(*(one_session(nginx.url, f"load-{i}", prompts, i + 1, result,
+                                               pause, arrive) for i in range(sessions)))
         asyncio.run(everyone())
         result.wall = time.perf_counter() - started
+        result.cpu = [cpu_seconds(s.pid) - c for s, c in zip(servers, cpu)]
+        result.rss = [rss_mb(s.pid) for s in servers]
         result.sent.update(warm.sent)
         result.errors += warm.errors
     finally:

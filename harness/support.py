@@ -58,13 +58,17 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
-    def start(self, timeout: float = 60) -> Server:
+    def command(self) -> list[str]:
         cmd = [str(VENV_BIN / "chatfeedback"), "run", "--port", str(self.port),
                "--db", self.db_url]
         if self.config:
             cmd += ["--config", str(self.config)]
+        return cmd
+
+    def start(self, timeout: float = 60) -> Server:
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=out,
+                                     stderr=subprocess.STDOUT,
                                      start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -77,6 +81,11 @@ class Server:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("server did not become healthy")
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "not started"
+        return self.proc.pid
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no clean shutdown."""
@@ -91,6 +100,22 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a whole process (every thread, ended ones included)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory in MB."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 @contextmanager
