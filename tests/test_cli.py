@@ -91,3 +91,21 @@ def test_every_command_has_help_with_an_example():
                  ["report", "-h"], ["arena", "-h"], ["import", "-h"]):
         result = run(*args)
         assert result.exit_code == 0 and "Example" in result.stdout
+
+
+def test_run_turns_off_streamlits_full_collection_after_each_run(tmp_path, monkeypatch):
+    """`run` replaces itself with `streamlit run` (os.execve); that cannot happen inside
+    pytest, so the call is caught here and its command read. Without the flag, Streamlit
+    walks every live object after every run, a cost that grows with the sessions."""
+    from harness.support import free_port
+
+    seen = {}
+
+    def execve(path, command, env):
+        seen["command"] = command
+        raise SystemExit(0)
+    monkeypatch.setattr("chatfeedback.cli.os.execve", execve)
+    result = run("run", "--port", str(free_port()), "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.exit_code == 0, result.output
+    command = seen["command"]
+    assert command[command.index("--runner.postScriptGC") + 1] == "false"

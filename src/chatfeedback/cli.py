@@ -141,7 +141,10 @@ def run(port: int, host: str, secrets: str | None, config: str | None, db: str |
     command = [sys.executable, "-m", "streamlit", "run", str(UI_ENTRY),
                "--server.headless", "true", "--server.port", str(port),
                "--server.address", host, "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
+               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
+               # no full collection after every run: its cost grows with the sessions
+               # connected (see ui/heap.py); Python's own collections keep memory bounded
+               "--runner.postScriptGC", "false"]
     for path in secret_files:
         command += ["--secrets.files", str(path)]
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host

@@ -24,17 +24,28 @@ def _mtime(path: str | None) -> int:
         return 0
 
 
+_last: tuple[tuple[str | None, str | None, int], ChatService] | None = None
+
+
 def service() -> ChatService:
     """The service for the settings in the environment; stops the page with a one-line
-    error if they are bad or the database cannot be opened."""
+    error if they are bad or the database cannot be opened. A page asks for it dozens of
+    times a run, so the last one is kept with its key: Streamlit's cache would hash the
+    key every time."""
+    global _last
+    config = os.environ.get("CHATFEEDBACK_CONFIG") or None
+    key = (config, os.environ.get("CHATFEEDBACK_DATABASE_URL") or None, _mtime(config))
+    last = _last
+    if last is not None and last[0] == key:
+        return last[1]
     try:
-        config = os.environ.get("CHATFEEDBACK_CONFIG") or None
-        return _open(config, os.environ.get("CHATFEEDBACK_DATABASE_URL") or None,
-                     _mtime(config))
+        opened = _open(*key)
     except ChatfeedbackError as exc:
         st.error(str(exc))
         st.stop()
         raise  # unreachable: st.stop() raises
+    _last = (key, opened)
+    return opened
 
 
 def sign_in_configured() -> bool:
