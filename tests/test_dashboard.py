@@ -140,10 +140,19 @@ def test_small_samples_get_a_warning(make_app, store):
     assert metrics(at)["Positive"] == "66.7%"
 
 
-def test_an_empty_database_says_so(make_app):
+def test_an_empty_dashboard_says_how_to_get_data(make_app, db_url):
     at = open_dashboard(make_app)
-    assert metrics(at)["Rated"] == "0"
-    assert any("No ratings in this range" in i.value for i in at.info)
+    assert not at.metric and not at.get("vega_lite_chart") and not at.dataframe
+    [hint] = [i.value for i in at.info]
+    assert f"chatfeedback demo --db {Store.open(db_url, upgrade=False).url}" in hint
+    assert "Chat page" in hint
+    store = Store.open(db_url)  # what the hint says to do, then Refresh
+    demo.fill(store, 300, seed=1, weeks=2)
+    store.close()
+    at.button(key=keys.DASH_REFRESH).click().run()
+    assert not at.exception, at.exception
+    assert metrics(at)["Rated"] != "0" and len(at.get("vega_lite_chart")) == 2
+    assert not any("chatfeedback demo" in i.value for i in at.info)
 
 
 def test_consent_switch_saves_per_conversation(make_app, store):

@@ -125,7 +125,8 @@ def test_cli_mixed_file_imports_good_lines_and_reports_bad_ones(tmp_path, db_url
     assert errors[0] == f"{path}:2: 'messages' must be a non-empty list"
     assert errors[1].startswith(f"{path}:4: not valid JSON")
     assert errors[2].startswith(f"{path}:5: not UTF-8 text")
-    assert errors[3] == "imported 2 conversations; 3 lines failed"
+    assert errors[3].startswith("imported 2 conversations; 3 lines failed; import batch ")
+    assert len(errors) == 4  # one summary line
     store = Store.open(db_url)
     assert [store.messages(i)[0].content for i in ids] == ["q1", "q2"]
     assert len(store.list_conversations()) == 2

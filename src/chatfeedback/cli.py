@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import click
 
@@ -23,6 +24,7 @@ from .errors import ChatfeedbackError, StoreError
 from .export.registry import FORMATS as EXPORTS
 from .ids import new_id
 from .importer import import_lines
+from .progress import Report
 from .store import Store
 from .store.engine import make_engine
 from .store.errors import database_error, is_driver_error
@@ -92,6 +94,8 @@ config_option = click.option("--config", "config", type=click.Path(dir_okay=Fals
                              help="Settings file (default: ./chatfeedback.toml if present).")
 db_option = click.option("--db", "db", metavar="URL",
                          help="Database URL, e.g. sqlite:///chatfeedback.db.")
+quiet_option = click.option("-q", "--quiet", is_flag=True,
+                            help="No progress bar and no summary line (errors still show).")
 
 
 @click.group(cls=Commands, context_settings=CONTEXT)
@@ -245,9 +249,10 @@ def _is_day(value: str) -> bool:
 @click.option("--arm", help="Only conversations assigned to this arm.")
 @config_option
 @db_option
+@quiet_option
 def export(fmt: str, output: str, since: str | None, until: str | None, model: str | None,
            experiment: str | None, arm: str | None, config: str | None,
-           db: str | None) -> None:
+           db: str | None, quiet: bool) -> None:
     """Export ratings, one row per rated answer, as training data, or every rating event.
 
     Streamed in constant memory; a summary goes to standard error.
@@ -263,22 +268,24 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
     store = open_store(config, db)
     window = Filters(since=_date(since), until=_date(until, through=True), model=model,
                      experiment=experiment, arm=arm)
+    report = Report(quiet)
     spec = EXPORTS[fmt]
-    if not spec.binary:
-        with _open_output(output) as out:
-            lines = spec.write(store, out, window)
-    elif output == "-":
-        if sys.stdout.isatty():
-            raise Fail(f"{spec.name.capitalize()} is binary: write it to a file with -o FILE")
-        lines = spec.write(store, sys.stdout.buffer, window)
-    else:
-        with _replacing(output) as path:
-            try:
-                lines = spec.write(store, path, window)
-            except OSError as exc:
-                raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    if spec.binary and output == "-" and sys.stdout.isatty():
+        raise Fail(f"{spec.name.capitalize()} is binary: write it to a file with -o FILE")
+    with report.bar("exporting", unit=f" {spec.unit}") as progress:
+        if not spec.binary:
+            with _open_output(output) as out:
+                lines = spec.write(store, out, window, progress)
+        elif output == "-":
+            lines = spec.write(store, sys.stdout.buffer, window, progress)
+        else:
+            with _replacing(output) as path:
+                try:
+                    lines = spec.write(store, path, window, progress)
+                except OSError as exc:
+                    raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
     for line in lines:
-        click.echo(line, err=True)
+        report.summary(line)
 
 
 @main.command(context_settings=CONTEXT)
@@ -299,8 +306,10 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
               help="With --experiment: the true difference in points (concise - control).")
 @config_option
 @db_option
+@quiet_option
 def demo(responses: int, seed: int, weeks: int, rated_share: float, experiment: bool,
-         people: int | None, effect: float, config: str | None, db: str | None) -> None:
+         people: int | None, effect: float, config: str | None, db: str | None,
+         quiet: bool) -> None:
     """Fill the database with realistic synthetic conversations and ratings.
 
     Several models and system prompts over several weeks; thumbs, faces and stars ratings
@@ -316,25 +325,28 @@ def demo(responses: int, seed: int, weeks: int, rated_share: float, experiment: 
     from . import demo as demo_data
 
     store = open_store(config, db)
+    report = Report(quiet)
     started = time.perf_counter()
     if experiment:
         from .demo_experiment import fill_experiment
 
-        made = fill_experiment(store, responses, people=people, effect=effect / 100,
-                               seed=seed, weeks=weeks)
-        click.echo(f"created experiment {made.name}: {made.ratings:,} ratings from "
-                   f"{made.people:,} people in {made.conversations:,} conversations in "
-                   f"{time.perf_counter() - started:.1f} s; true difference "
-                   f"{made.true_difference * 100:+.1f} points (concise - control). See: "
-                   f"chatfeedback report --experiment {made.name}", err=True)
+        with report.bar("creating", responses, unit=" ratings") as progress:
+            made = fill_experiment(store, responses, people=people, effect=effect / 100,
+                                   seed=seed, weeks=weeks, progress=progress)
+        report.summary(f"created experiment {made.name}: {made.ratings:,} ratings from "
+                       f"{made.people:,} people in {made.conversations:,} conversations in "
+                       f"{time.perf_counter() - started:.1f} s; true difference "
+                       f"{made.true_difference * 100:+.1f} points (concise - control). See: "
+                       f"chatfeedback report --experiment {made.name}")
         return
-    result = demo_data.fill(store, responses, seed=seed, weeks=weeks, rated_share=rated_share)
-    click.echo(f"created {result.answers:,} answers in {result.conversations:,} conversations, "
+    with report.bar("creating", responses, unit=" answers") as progress:
+        result = demo_data.fill(store, responses, seed=seed, weeks=weeks,
+                                rated_share=rated_share, progress=progress)
+    report.summary(f"created {result.answers:,} answers in {result.conversations:,} conversations, "
                f"{result.rated:,} ratings ({result.rows:,} rows) in "
                f"{time.perf_counter() - started:.1f} s (generate and insert "
                f"{result.timing.load_seconds:.1f} s, indexes {result.timing.index_seconds:.1f} s, "
-               f"running totals {result.timing.totals_seconds:.1f} s); database: {store.url}",
-               err=True)
+               f"running totals {result.timing.totals_seconds:.1f} s); database: {store.url}")
 
 
 @main.command("import", context_settings=CONTEXT)
@@ -348,8 +360,9 @@ def demo(responses: int, seed: int, weeks: int, rated_share: float, experiment: 
                    "conversation_a and conversation_b.")
 @config_option
 @db_option
+@quiet_option
 def import_(file: str, owner: str | None, votes: bool, config: str | None,
-            db: str | None) -> None:
+            db: str | None, quiet: bool) -> None:
     """Import conversations from JSON Lines in the OpenAI chat format, one a line:
     {"messages": [{"role": "user", "content": "..."}, ...], "model": "...", "metadata": {}}
     (model and metadata optional). Prints each new conversation id, one a line: open it
@@ -364,51 +377,77 @@ def import_(file: str, owner: str | None, votes: bool, config: str | None,
         chatfeedback import --votes arena_votes.jsonl
     """
     store = open_store(config, db)
+    report = Report(quiet)
     if votes:
-        _import_votes(store, file)
+        _import_votes(store, file, report)
         return
     imported = failed = 0
     batch = new_id()
     try:
-        with click.open_file(file, "rb") as lines:
-            for outcome in import_lines(store, lines, batch=batch,
+        with click.open_file(file, "rb") as lines, \
+                report.bar("importing", _size(lines), bytes_=True) as progress:
+            read = _Measured(lines)
+            for outcome in import_lines(store, read, batch=batch,
                                         owner=owner.strip().lower() if owner else None):
                 if outcome.error:
                     failed += 1
-                    click.echo(f"{file}:{outcome.line}: {outcome.error}", err=True)
+                    report.line(f"{file}:{outcome.line}: {outcome.error}")
                 else:
                     imported += 1
                     click.echo(outcome.conversation_id)
+                progress(read.bytes, note=f"{imported:,} conversations")
     except OSError as exc:
         raise Fail(f"cannot read {file}: {exc.strerror}") from None
-    click.echo(f"imported {imported} conversations"
-               + (f"; {failed} lines failed" if failed else ""), err=True)
-    if imported:
-        click.echo(f"import batch {batch} (review them: chatfeedback queue create NAME "
-                   f"--batch {batch})", err=True)
+    report.summary(f"imported {imported} conversations"
+                   + (f"; {failed} lines failed" if failed else "")
+                   + (f"; import batch {batch} (review them: chatfeedback queue create NAME "
+                      f"--batch {batch})" if imported else ""))
     if failed:
         sys.exit(1)
 
 
-def _import_votes(store: Store, file: str) -> None:
+def _import_votes(store: Store, file: str, report: Report) -> None:
     """``import --votes``: one vote a line; bad lines reported, the others imported."""
     from .arena_io import import_votes
 
     imported = failed = 0
     try:
-        with click.open_file(file, "rb") as lines:
-            for outcome in import_votes(store, lines):
+        with click.open_file(file, "rb") as lines, \
+                report.bar("importing", _size(lines), bytes_=True) as progress:
+            read = _Measured(lines)
+            for outcome in import_votes(store, read):
                 if outcome.error:
                     failed += 1
-                    click.echo(f"{file}:{outcome.line}: {outcome.error}", err=True)
+                    report.line(f"{file}:{outcome.line}: {outcome.error}")
                 else:
                     imported += 1
+                progress(read.bytes, note=f"{imported:,} votes")
     except OSError as exc:
         raise Fail(f"cannot read {file}: {exc.strerror}") from None
-    click.echo(f"imported {imported} votes" + (f"; {failed} lines failed" if failed else ""),
-               err=True)
+    report.summary(f"imported {imported} votes" + (f"; {failed} lines failed" if failed else ""))
     if failed:
         sys.exit(1)
+
+
+def _size(file: BinaryIO) -> int | None:
+    """The size of a regular file (the import's progress is in bytes), else None."""
+    try:
+        info = os.fstat(file.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+class _Measured:
+    """The lines of a binary file, counting the bytes read so far."""
+
+    def __init__(self, lines: Iterable[bytes]) -> None:
+        self.lines, self.bytes = lines, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.lines:
+            self.bytes += len(line)
+            yield line
 
 
 @contextmanager
@@ -466,15 +505,19 @@ def db() -> None:
 @db.command(context_settings=CONTEXT)
 @config_option
 @db_option
-def upgrade(config: str | None, db: str | None) -> None:
+@quiet_option
+def upgrade(config: str | None, db: str | None, quiet: bool) -> None:
     """Apply all migrations (run at start-up too).
 
     \b
     Example:
         chatfeedback db upgrade --db sqlite:///chatfeedback.db
     """
-    store = open_store(config, db)
-    click.echo(f"{store.url} is at revision {store.revision()}")
+    store = Store.open(load_settings(config, db).database_url, upgrade=False)
+    report = Report(quiet)
+    with report.bar("migrating", unit=" migrations") as progress:
+        store.upgrade(progress=progress)
+    report.summary(f"{store.url} is at revision {store.revision()}", err=False)
 
 
 @db.command(context_settings=CONTEXT)
@@ -494,7 +537,8 @@ def revision(config: str | None, db: str | None) -> None:
 @db.command("rebuild-stats", context_settings=CONTEXT)
 @config_option
 @db_option
-def rebuild_stats(config: str | None, db: str | None) -> None:
+@quiet_option
+def rebuild_stats(config: str | None, db: str | None, quiet: bool) -> None:
     """Recompute the dashboard's running totals from the ratings and answers.
 
     Only needed after rows were written by other means than chatfeedback.
@@ -504,8 +548,10 @@ def rebuild_stats(config: str | None, db: str | None) -> None:
         chatfeedback db rebuild-stats --db sqlite:///chatfeedback.db
     """
     store = open_store(config, db)
-    store.rebuild_stats()
-    click.echo(f"rebuilt the running totals of {store.url}")
+    report = Report(quiet)
+    with report.bar("rebuilding", unit=" steps") as progress:
+        store.rebuild_stats(progress=progress)
+    report.summary(f"rebuilt the running totals of {store.url}", err=False)
 
 
 def _add_commands() -> None:
@@ -513,11 +559,14 @@ def _add_commands() -> None:
     from .cli_arena import arena
     from .cli_experiments import experiments, report
     from .cli_review import queue
+    from .cli_setup import config_group, init
 
     main.add_command(queue)
     main.add_command(experiments)
     main.add_command(report)
     main.add_command(arena)
+    main.add_command(init)
+    main.add_command(config_group)
 
 
 _add_commands()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +39,25 @@ class ModelConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def key(default: Any, help: str) -> Any:
+    """A settings key: its default and the one line that explains it (``chatfeedback init``
+    writes both into the settings file it makes, see scaffold.py)."""
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class FeedbackConfig:
-    scale: str = "thumbs"
-    mode: str = "locked"
-    comment: bool = True
-    max_comment_length: int = 2000
-    reasons_positive: tuple[str, ...] = DEFAULT_REASONS_POSITIVE
-    reasons_negative: tuple[str, ...] = DEFAULT_REASONS_NEGATIVE
-    training_consent_default: bool = False
+    scale: str = key("thumbs", "the rating widget: thumbs | faces | stars")
+    mode: str = key("locked", "locked: rate once | changeable: change or clear any time | "
+                              "latest: only the newest answer")
+    comment: bool = key(True, "offer a comment box after a rating")
+    max_comment_length: int = key(2000, "longer comments are refused (characters)")
+    reasons_positive: tuple[str, ...] = key(DEFAULT_REASONS_POSITIVE,
+                                            "reason tags offered after a positive rating")
+    reasons_negative: tuple[str, ...] = key(DEFAULT_REASONS_NEGATIVE,
+                                            "reason tags offered after a negative rating")
+    training_consent_default: bool = key(False, "new conversations allow training use "
+                                                "until their owner says otherwise")
 
     @property
     def policy(self) -> RatingPolicy:
@@ -59,15 +69,18 @@ class ChatConfig:
     # Turns rendered before "Show earlier" (which loads as many again). Every element on
     # the page is redrawn by the browser on each rerun, even a fragment's, so this window,
     # not the conversation's length, sets what a click costs (README: Performance).
-    window: int = 10
+    window: int = key(10, "turns shown at first; \"Show earlier\" loads as many again")
     # Hosts whose Markdown images are shown; every other image is a link (display.py).
-    allowed_image_hosts: tuple[str, ...] = ()
+    allowed_image_hosts: tuple[str, ...] = key((), "hosts whose Markdown images are shown "
+                                                   "in answers; other images are links")
 
 
 @dataclass(frozen=True)
 class AccessConfig:
-    admins: tuple[str, ...] = ()
-    reviewers: tuple[str, ...] = ()  # admins review too (see ``may_review``)
+    admins: tuple[str, ...] = key((), "with sign-in on: the emails that may open the "
+                                      "Dashboard, Export and Review pages")
+    reviewers: tuple[str, ...] = key((), "with sign-in on: the emails that may review "
+                                         "answers (admins review too)")
 
     def may_review(self, user: str | None) -> bool:
         """A signed-in user listed as a reviewer or an admin."""
@@ -76,8 +89,9 @@ class AccessConfig:
 
 @dataclass(frozen=True)
 class ArenaConfig:
-    models: tuple[str, ...] = ()      # [[models]] names; the arena is off with fewer than two
-    sampling: str = "uniform"         # uniform | active
+    models: tuple[str, ...] = key((), "names of the [[models]] that meet in the Arena; it "
+                                      "is off with fewer than two")
+    sampling: str = key("uniform", "how pairs are drawn: uniform | active")
 
 
 @dataclass(frozen=True)
@@ -149,33 +163,44 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
 
 
+# The tables of a settings file besides [database] and the arrays of tables ([[models]],
+# [[criteria]], [[experiments]]): each key is a field of the table's dataclass, with its
+# default and help (one source for parsing and the template ``chatfeedback init`` writes).
+SECTIONS: dict[str, type] = {"feedback": FeedbackConfig, "chat": ChatConfig,
+                             "access": AccessConfig, "arena": ArenaConfig}
+
+
+def keys(section: type) -> dict[str, Any]:
+    """A section's keys and their defaults, in the order they are declared."""
+    return {f.name: f.default for f in fields(section)}
+
+
 def _parse(data: dict[str, Any], where: str) -> Settings:
-    _only(data, {"database", "feedback", "chat", "access", "models", "criteria", "arena",
-                 "experiments"}, where, "")
+    _only(data, {"database", *SECTIONS, "models", "criteria", "experiments"}, where, "")
     database = _table(data, "database", where)
     _only(database, {"url"}, where, "database.")
     url = _typed(database, "url", str, where, "database.", DEFAULT_DATABASE_URL)
+    tables = {name: _table(data, name, where) for name in SECTIONS}
+    for name, section in SECTIONS.items():
+        _only(tables[name], set(keys(section)), where, f"{name}.")
 
-    fb = _table(data, "feedback", where)
-    _only(fb, {"scale", "mode", "comment", "max_comment_length", "reasons_positive",
-               "reasons_negative", "training_consent_default"}, where, "feedback.")
+    fb, default = tables["feedback"], FeedbackConfig()
     feedback = FeedbackConfig(
-        scale=_choice(fb, "scale", SCALES, where, "thumbs"),
-        mode=_choice(fb, "mode", MODES, where, "locked"),
-        comment=_typed(fb, "comment", bool, where, "feedback.", True),
-        max_comment_length=_positive_int(fb, "max_comment_length", where, "feedback.", 2000),
-        reasons_positive=_str_list(fb, "reasons_positive", where, DEFAULT_REASONS_POSITIVE),
-        reasons_negative=_str_list(fb, "reasons_negative", where, DEFAULT_REASONS_NEGATIVE),
+        scale=_choice(fb, "scale", SCALES, where, default.scale),
+        mode=_choice(fb, "mode", MODES, where, default.mode),
+        comment=_typed(fb, "comment", bool, where, "feedback.", default.comment),
+        max_comment_length=_positive_int(fb, "max_comment_length", where, "feedback.",
+                                         default.max_comment_length),
+        reasons_positive=_str_list(fb, "reasons_positive", where, default.reasons_positive),
+        reasons_negative=_str_list(fb, "reasons_negative", where, default.reasons_negative),
         training_consent_default=_typed(fb, "training_consent_default", bool, where,
-                                        "feedback.", False),
+                                        "feedback.", default.training_consent_default),
     )
-    chat_t = _table(data, "chat", where)
-    _only(chat_t, {"window", "allowed_image_hosts"}, where, "chat.")
+    chat_t = tables["chat"]
     chat = ChatConfig(window=_positive_int(chat_t, "window", where, "chat.",
                                           ChatConfig.window),
                       allowed_image_hosts=_hosts(chat_t, where))
-    access_t = _table(data, "access", where)
-    _only(access_t, {"admins", "reviewers"}, where, "access.")
+    access_t = tables["access"]
     access = AccessConfig(
         admins=tuple(a.lower() for a in _str_list(access_t, "admins", where, (), "access.")),
         reviewers=tuple(a.lower() for a in _str_list(access_t, "reviewers", where, (),
@@ -183,15 +208,14 @@ def _parse(data: dict[str, Any], where: str) -> Settings:
     models = _parse_models(data.get("models"), where)
     return Settings(database_url=url, feedback=feedback, chat=chat, access=access, models=models,
                     criteria=parse_criteria(data.get("criteria"), where),
-                    arena=_parse_arena(_table(data, "arena", where), models, where),
+                    arena=_parse_arena(tables["arena"], models, where),
                     experiments=parse_experiments(data.get("experiments"), where,
                                                   [m.name for m in models]))
 
 
 def _parse_arena(table: dict[str, Any], models: tuple[ModelConfig, ...],
                  where: str) -> ArenaConfig:
-    _only(table, {"models", "sampling"}, where, "arena.")
-    names = _str_list(table, "models", where, (), "arena.")
+    names = _str_list(table, "models", where, ArenaConfig.models, "arena.")
     known = [m.name for m in models]
     for name in names:
         if name not in known:
@@ -201,7 +225,7 @@ def _parse_arena(table: dict[str, Any], models: tuple[ModelConfig, ...],
         raise ConfigError(f"{where}: 'arena.models' names a model twice")
     if len(names) == 1:
         raise ConfigError(f"{where}: 'arena.models' needs at least two models, got {names[0]!r}")
-    sampling = table.get("sampling", "uniform")
+    sampling = table.get("sampling", ArenaConfig.sampling)
     if sampling not in SAMPLINGS:
         raise ConfigError(f"{where}: 'arena.sampling' must be one of {', '.join(SAMPLINGS)}; "
                           f"got {sampling!r}")

@@ -10,7 +10,7 @@ data. The rows are drawn a column at a time with numpy and written with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import scales
+from .progress import Progress
 from .config import DEFAULT_REASONS_NEGATIVE, DEFAULT_REASONS_POSITIVE
 from .store import Store
 from .store.bulk import Columns, Loaded, bulk_load
@@ -360,8 +361,9 @@ def _answers(rng: np.random.Generator, ids: _Ids, when: np.ndarray, conv: np.nda
 
 def fill(store: Store, responses: int, *, seed: int = 0, weeks: int = 8,
          rated_share: float = 0.6, end: datetime | None = None,
-         progress: Callable[[int], None] | None = None) -> DemoResult:
-    """Write ``responses`` demo answers (with their conversations, prompts and ratings)."""
+         progress: Progress | None = None) -> DemoResult:
+    """Write ``responses`` demo answers (with their conversations, prompts and ratings);
+    ``progress`` hears how many answers are written, then the indexes and totals stages."""
     if responses < 1:
         raise ValueError("responses must be at least 1")
     if not 0 <= rated_share <= 1:
@@ -376,11 +378,15 @@ def fill(store: Store, responses: int, *, seed: int = 0, weeks: int = 8,
             counts["ratings"] += len(tables["ratings"]["message_id"])
             yield tables
             if progress:
-                progress(counts["answers"])
+                progress(counts["answers"], responses)
+
+    def stage(name: str) -> None:
+        if progress:
+            progress(responses, responses, name)
 
     # Every row's parent is in the same batch or an earlier one (test_demo checks with
     # SQLite's foreign_key_check), so SQLite need not look each one up.
     loaded = bulk_load(store, counted(), defer_indexes=store.is_empty(),
-                       check_foreign_keys=False)
+                       check_foreign_keys=False, stage=stage)
     return DemoResult(counts["conversations"], counts["answers"], counts["ratings"],
                       loaded.rows, loaded)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .demo import _SECOND, _Ids, _seconds
 from .experiments import Arm, Experiment
+from .progress import Progress
 from .store import Store
 from .store import experiments as log
 from .store.bulk import Loaded, bulk_load
@@ -45,9 +46,11 @@ class ExperimentDemo:
 
 def fill_experiment(store: Store, ratings: int, *, people: int | None = None,
                     effect: float = 0.04, seed: int = 0, weeks: int = 4,
-                    end: datetime | None = None, batch: int = 200_000) -> ExperimentDemo:
+                    end: datetime | None = None, batch: int = 200_000,
+                    progress: Progress | None = None) -> ExperimentDemo:
     """Write ``ratings`` rated answers of experiment ``demo-concise`` from ``people`` people
-    (default: one per ten ratings), started ``weeks`` before ``end``."""
+    (default: one per ten ratings), started ``weeks`` before ``end``; ``progress`` hears
+    how many ratings are written, then the indexes and totals stages."""
     if ratings < 1:
         raise ValueError("ratings must be at least 1")
     if not -0.1 <= effect <= 0.1:
@@ -79,11 +82,18 @@ def fill_experiment(store: Store, ratings: int, *, people: int | None = None,
             tables = _batch(rng, ids, emails[first:last], arm[first:last],
                             share[first:last], count[first:last], start, weeks)
             counts["conversations"] += len(tables["conversations"]["id"])
+            done = int(count[:last].sum())
             first = last
             yield tables
+            if progress:
+                progress(done, ratings)
+
+    def stage(name: str) -> None:
+        if progress:
+            progress(ratings, ratings, name)
 
     loaded = bulk_load(store, batches(), defer_indexes=store.is_empty(),
-                       check_foreign_keys=False)
+                       check_foreign_keys=False, stage=stage)
     return ExperimentDemo(NAME, int((count > 0).sum()), counts["conversations"], ratings,
                           effect, loaded)
 

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import StoreError
+from ..progress import Progress
 from ..store import Store
 from ..store.columns import (COLUMNS, NULLABLE, RAW_SQLITE, adbc_statement,
                              iter_rated_answer_batches, slice_starts, sqlite_file, writes_held)
@@ -48,21 +49,27 @@ _DATETIMES = pa.struct([pa.field(f.name, pa.string() if f.name == "tags" else f.
 
 
 def export_parquet(store: Store, out: str | BinaryIO, filters: Filters = Filters(), *,
-                   rows: int = 20_000, readers: int = 2) -> int:
+                   rows: int = 20_000, readers: int = 2,
+                   progress: Progress | None = None) -> int:
     """Write the rated answers that pass ``filters`` to ``out`` as Parquet; returns the
     row count. From a SQLite file, ``readers`` child processes read them with ADBC (see
-    the module docstring); otherwise this process reads them."""
+    the module docstring); otherwise this process reads them. ``progress`` hears the rows
+    written, of about as many as the running totals count."""
+    total = store.count_rated(filters) if progress else None
     database = sqlite_file(store)
     if database is not None and readers > 0:
         bounds = [None, *slice_starts(store, filters, rows=rows), None]
         slices = list(zip(bounds, bounds[1:], strict=False))
         return write_parquet(_read_in_children(database, filters, slices, rows,
-                                               min(readers, len(slices))), out)
-    return write_parquet(iter_rated_answer_batches(store, filters, batch=rows), out)
+                                               min(readers, len(slices))), out,
+                             progress=progress, total=total)
+    return write_parquet(iter_rated_answer_batches(store, filters, batch=rows), out,
+                         progress=progress, total=total)
 
 
 def write_parquet(batches: Iterable[Sequence[Sequence[Any]] | pa.RecordBatch],
-                  out: str | BinaryIO) -> int:
+                  out: str | BinaryIO, *, progress: Progress | None = None,
+                  total: int | None = None) -> int:
     """Write batches of tuples in ``SCHEMA`` order (see
     :func:`chatfeedback.store.columns.iter_rated_answer_batches`) to ``out`` as Parquet
     (zstd); returns the row count. Memory holds two batches at a time.
@@ -80,6 +87,8 @@ def write_parquet(batches: Iterable[Sequence[Sequence[Any]] | pa.RecordBatch],
                     pending.result()
                 pending = pool.submit(writer.write_batch, batch)
                 count += len(rows)
+                if progress:
+                    progress(count, total)
         if pending is not None:
             pending.result()
         if count == 0:

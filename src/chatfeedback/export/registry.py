@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..arena_io import vote_rows
+from ..progress import Progress, counted, nothing
 from ..review import Review
 from ..store import Filters, Store
 from .analysis import answer_row, write_csv, write_jsonl
@@ -16,9 +17,9 @@ from .parquet import export_parquet
 from .training import write_training
 
 JSONL = "application/jsonl"
-# A writer writes the export to a file (or a path, for binary formats) and returns the
-# summary lines for standard error.
-Writer = Callable[[Store, Any, Filters], list[str]]
+# A writer writes the export to a file (or a path, for binary formats), telling the progress
+# callback how far it is, and returns the summary lines for standard error.
+Writer = Callable[[Store, Any, Filters, Progress], list[str]]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ExportFormat:
     mime: str
     write: Writer
     binary: bool = False
+    unit: str = "rows"  # what its progress counts
 
 
 def _rows(count: int) -> list[str]:
@@ -37,17 +39,21 @@ def _rows(count: int) -> list[str]:
 
 
 def _answers(writer: Callable[..., int]) -> Writer:
-    return lambda store, out, filters: _rows(
-        writer((answer_row(r) for r in store.iter_rated_answers(filters)), out))
+    """Rated answers, counted against the running totals' count of them."""
+    return lambda store, out, filters, progress: _rows(writer(counted(
+        (answer_row(r) for r in store.iter_rated_answers(filters)), progress,
+        store.count_rated(filters) if progress else None, every=500), out))
 
 
 def _training(fmt: str) -> Writer:
-    return lambda store, out, filters: write_training(store, fmt, out, filters).lines()
+    return lambda store, out, filters, progress: write_training(
+        store, fmt, out, filters, progress=progress).lines()
 
 
 def _review(fmt: str) -> Writer:
-    return lambda store, out, filters: _rows(
-        write_jsonl(Review(store, ()).export_rows(fmt), out))
+    """Review rows: nothing counts them beforehand, so the progress counts up."""
+    return lambda store, out, filters, progress: _rows(
+        write_jsonl(counted(Review(store, ()).export_rows(fmt), progress, every=500), out))
 
 
 FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
@@ -57,20 +63,24 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
                  _answers(write_csv)),
     ExportFormat("parquet", "Rated answers (Parquet)", "ratings", "parquet",
                  "application/vnd.apache.parquet",
-                 lambda store, out, filters: _rows(export_parquet(store, out, filters)),
+                 lambda store, out, filters, progress: _rows(
+                     export_parquet(store, out, filters, progress=progress)),
                  binary=True),
     ExportFormat("kto", "KTO: rated answers, for TRL's KTOTrainer", "kto", "jsonl", JSONL,
-                 _training("kto")),
+                 _training("kto"), unit="ratings"),
     ExportFormat("dpo", "DPO: preference pairs, for TRL's DPOTrainer", "dpo", "jsonl", JSONL,
-                 _training("dpo")),
+                 _training("dpo"), unit="ratings"),
     ExportFormat("sft", "SFT: well-rated conversations, for TRL's SFTTrainer", "sft",
-                 "jsonl", JSONL, _training("sft")),
+                 "jsonl", JSONL, _training("sft"), unit="ratings"),
     ExportFormat("events", "Rating events, the audit trail (JSON Lines)", "rating-events",
                  "jsonl", JSONL,
-                 lambda store, out, filters: _rows(write_jsonl(store.iter_events(), out))),
+                 lambda store, out, filters, progress: _rows(write_jsonl(
+                     counted(store.iter_events(), progress, every=500), out)),
+                 unit="events"),
     ExportFormat("votes", "Arena votes, in LMArena's shape (JSON Lines)", "arena-votes",
-                 "jsonl", JSONL, lambda store, out, filters: _rows(write_jsonl(
-                     vote_rows(store), out))),
+                 "jsonl", JSONL, lambda store, out, filters, progress: _rows(write_jsonl(
+                     counted(vote_rows(store), progress, every=500), out)),
+                 unit="votes"),
     ExportFormat("reviews", "Review judgements, one per reviewer and criterion (JSON Lines)",
                  "reviews", "jsonl", JSONL, _review("reviews")),
     ExportFormat("gold", "Gold labels: adjudicated or unanimous review values (JSON Lines)",
@@ -82,6 +92,6 @@ def export_bytes(store: Store, fmt: str, filters: Filters = Filters()) -> bytes:
     """The whole export in ``fmt``, as ``chatfeedback export --format <fmt>`` writes it."""
     spec = FORMATS[fmt]
     out: IO[Any] = io.BytesIO() if spec.binary else io.StringIO(newline="")
-    spec.write(store, out, filters)
+    spec.write(store, out, filters, nothing)
     value = out.getvalue()
     return value if isinstance(value, bytes) else value.encode("utf-8")

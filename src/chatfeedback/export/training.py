@@ -41,6 +41,7 @@ from math import ceil, floor
 from typing import Any, TextIO
 
 from .. import history, scales
+from ..progress import Progress
 from ..store import Store, context
 from ..store.filters import Filters
 from ..store.training import count_without_consent, iter_conversations
@@ -340,14 +341,30 @@ def arena_dpo_rows(store: Store, filters: Filters, summary: Summary) -> Iterator
 BUILDERS = {"kto": kto_rows, "dpo": dpo_rows, "sft": sft_rows}
 
 
-def write_training(store: Store, fmt: str, out: TextIO,
-                   filters: Filters = Filters()) -> Summary:
-    """Write ``fmt`` (kto, dpo or sft) as JSON Lines to ``out``; return the summary."""
+def _reporting(conversations: Iterable[list[dict[str, Any]]], progress: Progress,
+               total: int | None) -> Iterator[list[dict[str, Any]]]:
+    """The conversations, telling ``progress`` how many wanted ratings they held."""
+    done = 0
+    for rows in conversations:
+        yield rows
+        done += sum(1 for row in rows if row["wanted"])
+        progress(done, total)
+
+
+def write_training(store: Store, fmt: str, out: TextIO, filters: Filters = Filters(), *,
+                   progress: Progress | None = None) -> Summary:
+    """Write ``fmt`` (kto, dpo or sft) as JSON Lines to ``out``; return the summary.
+    ``progress`` hears how many of the rated answers with consent have been read, of
+    about as many as the running totals count."""
     if fmt not in BUILDERS:
         raise ValueError(f"unknown training format {fmt!r} (use {', '.join(FORMATS)})")
     summary = Summary(fmt)
     summary.no_consent = count_without_consent(store, filters)
     conversations = iter_conversations(store, filters)
+    if progress:
+        rated = store.count_rated(filters)
+        total = None if rated is None else max(rated - summary.no_consent, 0)
+        conversations = _reporting(conversations, progress, total)
     out.writelines(json.dumps(row, ensure_ascii=False) + "\n"
                    for row in BUILDERS[fmt](conversations, summary))
     if fmt == "dpo":

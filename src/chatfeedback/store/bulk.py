@@ -49,13 +49,15 @@ class Loaded:
 @db_errors
 def bulk_load(store: Store,
               batches: Iterable[Mapping[str, Columns | Sequence[Columns]]], *,
-              defer_indexes: bool = False, check_foreign_keys: bool = True) -> Loaded:
+              defer_indexes: bool = False, check_foreign_keys: bool = True,
+              stage: Callable[[str], None] | None = None) -> Loaded:
     """Insert each batch (table name -> columns, or a list of them) in one transaction,
     then rebuild the running totals; returns the number of rows written and the time per
     phase. ``defer_indexes`` (SQLite): drop the secondary indexes first and build them
     once at the end, much faster for millions of rows into a database nobody reads
     meanwhile. ``check_foreign_keys=False`` (SQLite) skips the lookup of each row's
-    parent, for rows consistent by construction (demo data)."""
+    parent, for rows consistent by construction (demo data). ``stage`` hears the name of
+    each stage after the inserts ("building indexes", "running totals")."""
     total = 0
     started = time.perf_counter()
     with store.engine.connect() as conn:
@@ -74,6 +76,8 @@ def bulk_load(store: Store,
                             write(conn)
                     total += rows
                 loaded = time.perf_counter()
+                if stage and writer.deferred:
+                    stage("building indexes")
                 # Into a database nobody uses yet, the totals are counted on a second
                 # connection while this one builds the indexes (WAL lets one read while the
                 # other writes), each on its own core.
@@ -81,6 +85,8 @@ def bulk_load(store: Store,
             finally:
                 writer.close()  # recreates deferred indexes
             indexed = time.perf_counter()
+            if stage:
+                stage("running totals")
             counts = counting.result() if counting else None
     if counts is None:
         store.rebuild_stats()  # in one transaction: right even while others write

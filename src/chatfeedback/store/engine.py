@@ -76,6 +76,15 @@ def alembic_config() -> Config:
     return cfg
 
 
+def public_url(url: str) -> str:
+    """``url`` with its password shown as ``***`` (as Store.url shows it); StoreError if it
+    is not a database URL."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - any parse failure is a bad URL
+        raise StoreError(f"'{url}' is not a database URL") from None
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE for writes."""
     try:

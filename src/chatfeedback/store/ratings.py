@@ -14,6 +14,7 @@ from ..ids import new_id
 from . import stats
 from .engine import Connected, now
 from .errors import db_errors
+from .filters import Filters
 from .records import Rating, to_rating
 from .schema import messages, rating_events, rating_tags, ratings
 
@@ -130,10 +131,20 @@ class Ratings(Connected):
             return {r["message_id"]: to_rating(r) for r in conn.execute(query).mappings()}
 
     @db_errors
-    def rebuild_stats(self) -> None:
-        """Recompute the dashboard's running totals from the rows (see store/stats.py)."""
+    def rebuild_stats(self, progress: stats.Reports | None = None) -> None:
+        """Recompute the dashboard's running totals from the rows (see store/stats.py);
+        ``progress`` hears each of its steps."""
         with self._write() as conn:
-            stats.rebuild(conn)
+            stats.rebuild(conn, progress)
+
+    @db_errors
+    def count_rated(self, filters: Filters = Filters()) -> int | None:
+        """About how many rated answers pass ``filters``, from the running totals (whole
+        UTC days: at least as many as pass when the totals are right; None when the totals
+        cannot say, for an experiment); a few thousand counters instead of the ratings. For
+        the progress of exports."""
+        with self.engine.connect() as conn:
+            return stats.rated_total(conn, filters)
 
     @db_errors
     def replace_stats(self, counts: stats.Counts) -> None:

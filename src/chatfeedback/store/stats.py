@@ -12,8 +12,9 @@ from the rows (after bulk loads, or to repair a database written by other means)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping
+from dataclasses import replace as replace_fields
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import scales
+from .filters import Filters
 from .schema import (
     answer_counts,
     conversations,
@@ -141,13 +143,49 @@ def day_column(conn: Connection, column: Any) -> Any:
     return cast(func.timezone("UTC", column), Date)
 
 
+# What long store work calls as it goes: ``progress(done, total=None, note=None)`` (the
+# shape of chatfeedback.progress.Progress, which the store does not import).
+Reports = Callable[..., None]
 COUNTERS = (rating_counts, tag_counts, answer_counts, shown_rated_counts)
 Counts = dict[str, list[dict[str, Any]]]  # counter table name -> its rows
 
 
-def rebuild(conn: Connection) -> None:
-    """Recompute every counter from the ratings, tags and answers."""
-    replace(conn, count(conn))
+REBUILD_STEPS = 4  # the three counting queries of count(), then replace()
+
+
+def rebuild(conn: Connection, progress: Reports | None = None) -> None:
+    """Recompute every counter from the ratings, tags and answers; ``progress`` hears each
+    of the :data:`REBUILD_STEPS` steps."""
+    counts = count(conn, progress)
+    if progress:
+        progress(REBUILD_STEPS - 1, REBUILD_STEPS, "writing the totals")
+    replace(conn, counts)
+    if progress:
+        progress(REBUILD_STEPS, REBUILD_STEPS, "done")
+
+
+def rated_total(conn: Connection, filters: Filters) -> int | None:
+    """Ratings (not cleared) counted on the UTC days that ``filters``' window touches;
+    None for an experiment's or an arm's (the totals are not kept per experiment)."""
+    if filters.experiment is not None or filters.arm is not None:
+        return None
+    whole_days = replace_fields(filters, since=_first_day(filters.since),
+                                until=_after_last_day(filters.until))
+    query = select(func.coalesce(func.sum(rating_counts.c.n), 0)) \
+        .where(*whole_days.counted(rating_counts))
+    return int(conn.execute(query).scalar_one())
+
+
+def _first_day(when: date | None) -> date | None:
+    return day_of(when) if isinstance(when, datetime) else when
+
+
+def _after_last_day(when: date | None) -> date | None:
+    """The first UTC day wholly after ``when`` (a midnight is its own day's start)."""
+    if not isinstance(when, datetime):
+        return when
+    utc = when.astimezone(UTC) if when.tzinfo else when
+    return utc.date() if utc.time() == time() else utc.date() + timedelta(days=1)
 
 
 def replace(conn: Connection, counts: Counts) -> None:
@@ -158,9 +196,11 @@ def replace(conn: Connection, counts: Counts) -> None:
             conn.execute(insert(table), counts[table.name])
 
 
-def count(conn: Connection) -> Counts:
+def count(conn: Connection, progress: Reports | None = None) -> Counts:
     """Every counter's rows as computed from the ratings, tags and answers (reads only,
     so it can run on a second connection while another one writes, as bulk loads do)."""
+    if progress:
+        progress(0, REBUILD_STEPS, "counting ratings")
     day = day_column(conn, ratings.c.rated_at)
     model = func.coalesce(ratings.c.model, "")
     rated = ratings.c.value.is_not(None)
@@ -183,8 +223,12 @@ def count(conn: Connection) -> Counts:
                                       rating_tags.c.message_id == ratings.c.message_id))
             .where(rated).group_by(day, model, ratings.c.scale, ratings.c.value,
                                    rating_tags.c.tag))
+    if progress:
+        progress(1, REBUILD_STEPS, "counting reason tags")
     tag_rows = [dict(day=_date(d), model=m, scale=s, value=v, tag=t, n=n)
                 for d, m, s, v, t, n in conn.execute(tags)]
+    if progress:
+        progress(2, REBUILD_STEPS, "counting answers")
     # Answers, shown answers and shown answers with a rating: one pass over the answers
     # (each has at most one rating), by the answer's day, model and its rating's scale.
     answer_day = day_column(conn, messages.c.created_at)

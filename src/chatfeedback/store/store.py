@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from alembic import command
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from . import queries
+from .stats import Reports
 from .arena import ArenaQueries
 from .conversations import ANYONE, Conversations, title_for
 from .engine import alembic_config, as_utc, make_engine, now
@@ -48,10 +50,14 @@ class Store(ArenaQueries, Conversations, Messages, Ratings):
             store.upgrade()
         return store
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Apply migrations up to ``revision`` (default: the latest)."""
+    def upgrade(self, revision: str = "head", progress: Reports | None = None) -> None:
+        """Apply migrations up to ``revision`` (default: the latest); ``progress`` hears how
+        many of those to apply are done."""
         try:
-            if revision == "head" and self.revision() == self.head():
+            current = self.revision()
+            if revision == "head" and current == self.head():
+                if progress is not None:
+                    progress(0, 0, "already up to date")
                 return
             # One process migrates, the others wait: SQLite's write lock (BEGIN IMMEDIATE),
             # an advisory lock on PostgreSQL.
@@ -60,6 +66,8 @@ class Store(ArenaQueries, Conversations, Messages, Ratings):
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
                 cfg = alembic_config()
                 cfg.attributes["connection"] = conn
+                if progress is not None:
+                    _report_migrations(cfg, current, revision, progress)
                 command.upgrade(cfg, revision)
         except (SQLAlchemyError, StoreError) as exc:
             cause = exc.__cause__ if isinstance(exc, StoreError) and exc.__cause__ else exc
@@ -92,3 +100,20 @@ class Store(ArenaQueries, Conversations, Messages, Ratings):
         (:data:`queries.EXPORT_COLUMNS` and a few more), oldest rating first, streamed in
         batches so that memory stays flat however large the store is."""
         yield from self._stream(queries.rated_answers(ANSWER_ROW, filters), batch)
+
+
+def _report_migrations(cfg: Config, current: str | None, target: str,
+                       progress: Reports) -> None:
+    """Have alembic tell ``progress`` each migration it applies, of those from ``current``
+    up to ``target``."""
+    steps = len(list(ScriptDirectory.from_config(cfg).iterate_revisions(
+        target, current or "base")))
+    done = 0
+    progress(0, steps)
+
+    def applied(**_: Any) -> None:
+        nonlocal done
+        done += 1
+        progress(done, steps)
+
+    cfg.attributes["on_version_apply"] = applied

@@ -14,6 +14,7 @@ from ..store import Conversation, Message
 from . import keys
 from .consent import apply_to_new, consent_toggle
 from .context import actor, current_user, service
+from .hints import echo_hint
 from .models import model_picker, picked_model
 from .rating import rating_widget, remember
 from .stop import on_stop, stoppable
@@ -90,6 +91,7 @@ def render() -> None:
     conversation_id = st.query_params.get(PARAM) or None
     consent_toggle(conversation_id, owner)
     models, slot = sidebar()
+    echo_hint(service().settings)
     try:
         show_conversation(conversation_id, owner)
     except StoreError as exc:  # e.g. the database is down: say so, keep the page alive

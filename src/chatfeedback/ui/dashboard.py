@@ -14,6 +14,7 @@ from ..analytics import Analytics, Filters, Group, LowRated, TagCount, Totals, c
 from ..stats import cluster
 from . import keys
 from .context import service
+from .hints import no_data
 
 CACHE_SECONDS = 30
 ALL = "All"
@@ -209,6 +210,11 @@ def render() -> None:
     st.title("Dashboard")
     database = service().store.url
     models, first, last = _options(database)
+    if first is None:  # not a single rating yet
+        no_data(database)
+        st.button("Refresh", icon=":material/refresh:", key=keys.DASH_REFRESH,
+                  on_click=_options.clear)
+        return
     filters, period = filters_row(models, first, last)
     cols = st.columns([1, 4])
     if cols[0].button("Refresh", icon=":material/refresh:", key=keys.DASH_REFRESH,

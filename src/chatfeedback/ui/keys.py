@@ -56,6 +56,9 @@ versions = Family("versions")       # a prompt's version switcher
 previous_version = Family("prev")
 next_version = Family("next")
 regenerate = Family("regen")
+ECHO_HINT = key("echo_hint")                  # the echo-only hint's row
+ECHO_HINT_CLOSE = key("echo_hint_close")      # ... its close button
+ECHO_HINT_DISMISSED = key("echo_hint_dismissed")  # closed for this session
 
 # ------------------------------------------------------------------ the other pages
 DASH_DATES = key("dash_dates")
