@@ -185,6 +185,31 @@ def test_active_sampling_draws_overlapping_pairs_more_and_weights_them(make_serv
     assert w == pytest.approx(1 / (3 * p))
 
 
+def test_active_intervals_refresh_in_the_background(make_service, monkeypatch):
+    """A draw uses the snapshot of the intervals it has and refreshes a stale one in a
+    thread of its own: at a million votes a bootstrap must not hold up a round."""
+    import chatfeedback.arena as arena_module
+
+    arena = Arena(make_service(ECHOS.replace('models = ["gpt"',
+                                             'sampling = "active"\nmodels = ["gpt"')))
+    first = arena.pair_probabilities()                 # no votes: every pair alike
+    assert first == pytest.approx([1 / 3] * 3)
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    rng = random.Random(5)
+    arena.store.import_votes(
+        [{"voter": f"v{v}", "model_a": "gpt", "model_b": other, "created_at": when,
+          "winner": "model_a" if rng.random() < 0.85 else "model_b"}
+         for v in range(40) for other in ("llama", "qwen") for _ in range(4)]
+        + [{"voter": f"v{v}", "model_a": "llama", "model_b": "qwen", "created_at": when,
+            "winner": rng.choice(["model_a", "model_b"])} for v in range(40) for _ in range(2)])
+    monkeypatch.setattr(arena_module, "ACTIVE_REFRESH", 0.0)
+    assert arena.pair_probabilities() == pytest.approx(first)   # the old snapshot, at once
+    deadline = time.monotonic() + 60
+    while arena.pair_probabilities()[2] <= 1 / 3 + 1e-9 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert arena.pair_probabilities()[2] > 1 / 3      # llama-qwen overlap most: drawn more
+
+
 def test_leaderboard_json_from_stored_votes(make_service):
     arena = Arena(make_service(ECHOS))
     for voter in ("v1", "v2", "v3", "v4"):

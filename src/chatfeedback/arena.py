@@ -99,6 +99,7 @@ class Arena:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._intervals: tuple[float, dict[str, tuple[float, float]]] | None = None
+        self._refreshing = False
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -122,12 +123,30 @@ class Arena:
         return bt.pair_probabilities(lo, hi, active=active)
 
     def _current_intervals(self) -> dict[str, tuple[float, float]]:
+        """The models' intervals for active sampling: computed on the first draw, then
+        refreshed every ACTIVE_REFRESH seconds in the background (a draw never waits for a
+        bootstrap over a large arena; it uses the snapshot it has)."""
         with self._lock:
-            if self._intervals is None or time.monotonic() - self._intervals[0] > ACTIVE_REFRESH:
-                votes = bt.Votes.from_columns(*self.store.arena_count_columns())
-                board = bt.leaderboard(votes, bootstrap=200)
-                self._intervals = (time.monotonic(), {r.model: r.ci for r in board.ratings})
+            snapshot = self._intervals
+            stale = snapshot is not None and time.monotonic() - snapshot[0] > ACTIVE_REFRESH
+            if stale and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(target=self._refresh_intervals, name="arena-intervals",
+                                 daemon=True).start()
+        if snapshot is None:
+            self._refresh_intervals()
+            assert self._intervals is not None
             return self._intervals[1]
+        return snapshot[1]
+
+    def _refresh_intervals(self) -> None:
+        try:
+            votes = bt.Votes.from_columns(*self.store.arena_count_columns())
+            board = bt.leaderboard(votes, bootstrap=200)
+            with self._lock:
+                self._intervals = (time.monotonic(), {r.model: r.ci for r in board.ratings})
+        finally:
+            self._refreshing = False
 
     def draw(self) -> tuple[str, str, float, float]:
         """(model A, model B, probability of the pair, weight = 1 / (pairs x probability))."""
