@@ -299,8 +299,7 @@ class ChatService:
     def history(self, answer: Message) -> list[dict[str, str]]:
         """What the model is sent for ``answer``: its system prompt and the context the
         Store kept when the answer was started (the rule is history.contexts)."""
-        return history.request(answer.system_prompt,
-                               ((m.role, m.content) for m in self.store.context(answer.id)))
+        return history.request(answer.system_prompt, self.store.sent(answer.id))
 
     def recover_stale(self, messages: list[Message]) -> list[Message]:
         """``messages`` with each answer still marked streaming but not saved for

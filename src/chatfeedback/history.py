@@ -9,15 +9,34 @@ derived again. (Migration 0012 carries a frozen copy of this rule, as migrations
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .store import Message
+from typing import Protocol, TypeVar
 
 USABLE = ("complete", "stopped")  # answers that later turns are built on
 
 
-def contexts(messages: Iterable[Message]) -> Iterator[tuple[Message, list[Message]]]:
+class Said(Protocol):
+    """What the rule reads of a message (a Store Message, or a row with these columns)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def turn(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def content(self) -> str: ...
+    @property
+    def selected(self) -> bool: ...
+
+
+M = TypeVar("M", bound=Said)
+
+
+def contexts(messages: Iterable[M]) -> Iterator[tuple[M, list[M]]]:
     """Each answer in ``messages`` with what the model is sent for it, besides the
     answer's own system prompt: the earlier exchanges and its prompt, so that roles
     alternate user/assistant as strict chat templates require (vLLM's, Mistral's).
@@ -31,10 +50,10 @@ def contexts(messages: Iterable[Message]) -> Iterator[tuple[Message, list[Messag
     its prompt alone would make two user turns in a row. System messages (e.g. imported
     ones) are kept where they stand; an answer without a prompt (an imported greeting) is
     not sent. Versions of the same turn never see each other."""
-    sent: list[Message] = []
-    prompts: dict[str, Message] = {}
+    sent: list[M] = []
+    prompts: dict[str, M] = {}
     turn: int | None = None
-    accepted: list[Message] = []  # this turn's exchange, sent from the next turn on
+    accepted: list[M] = []  # this turn's exchange, sent from the next turn on
     for message in messages:
         if message.turn != turn:
             sent += accepted
@@ -51,7 +70,7 @@ def contexts(messages: Iterable[Message]) -> Iterator[tuple[Message, list[Messag
                 accepted = [prompt, message]
 
 
-def context(answer: Message, messages: Sequence[Message]) -> list[Message]:
+def context(answer: M, messages: Sequence[M]) -> list[M]:
     """What :func:`contexts` gives ``answer`` (which need not be saved yet) after the
     conversation ``messages``; only the turns up to the answer's count."""
     before = [m for m in messages if m.turn < answer.turn

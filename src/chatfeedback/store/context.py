@@ -70,6 +70,21 @@ def conversation_rows(conn: Connection, conversation_ids: Iterable[str],
     return conn.execute(query).mappings().all()
 
 
+RULE_COLUMNS = (messages.c.id, messages.c.turn, messages.c.role, messages.c.parent_id,
+                messages.c.status, messages.c.content, messages.c.selected,
+                messages.c.context_from, messages.c.context)
+
+
+def rule_rows(conn: Connection, conversation_id: str, up_to_turn: int) -> list[Any]:
+    """What the rule and the stored contexts need of a conversation's messages up to a
+    turn (every version), in order: rows with attributes, no more columns than that."""
+    return conn.execute(select(*RULE_COLUMNS)
+                        .where(messages.c.conversation_id == conversation_id,
+                               messages.c.turn <= up_to_turn)
+                        .order_by(messages.c.turn, ROLE_ORDER, messages.c.version,
+                                  messages.c.id)).all()
+
+
 def chains(rows: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str | None, str | None]]:
     """The stored contexts of the answers among ``rows``, for :func:`resolve`."""
     return {r["id"]: (r["context_from"], r["context"]) for r in rows

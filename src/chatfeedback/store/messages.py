@@ -79,19 +79,25 @@ class Messages(Connected):
 
     @db_errors
     def contexts(self, answer_ids: Iterable[str]) -> dict[str, list[Message]]:
-        """:meth:`context` of many answers at once (one read of their conversations), by
-        answer id; an id that is not an answer is missing from the result."""
-        ids = list(answer_ids)
-        if not ids:
-            return {}
-        owners = select(messages.c.conversation_id).where(messages.c.id.in_(ids))
+        """:meth:`context` of many answers at once, by answer id (an id that is not an
+        answer is missing from the result): the stored chains of their conversations,
+        then the messages they name."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(messages).where(messages.c.conversation_id.in_(owners))
-                                ).mappings().all()
-        by_id = {r["id"]: r for r in rows}
-        chains = context.chains(rows)
-        return {answer_id: [to_message(by_id[m]) for m in context.resolve(answer_id, chains)]
-                for answer_id in ids if answer_id in chains}
+            found = _resolved(conn, list(answer_ids))
+            by_id = {r["id"]: to_message(r) for r in _named(conn, found, select(messages))}
+        return {i: [by_id[m] for m in sent] for i, sent in found.items()}
+
+    @db_errors
+    def sent(self, answer_id: str) -> list[tuple[str, str]]:
+        """``(role, content)`` of each message of the answer's stored context: what its
+        request contained besides the system prompt (:meth:`context`, lighter)."""
+        with self.engine.connect() as conn:
+            found = _resolved(conn, [answer_id])
+            if answer_id not in found:
+                raise NotFound("Message not found")
+            text = {r["id"]: (r["role"], r["content"]) for r in _named(
+                conn, found, select(messages.c.id, messages.c.role, messages.c.content))}
+        return [text[m] for m in found[answer_id]]
 
     @db_errors
     def update_answer(self, message_id: str, *, content: str | None = None,
@@ -203,11 +209,34 @@ class Messages(Connected):
 def _new_context(conn: Connection, answer: Message) -> tuple[str | None, str]:
     """The stored form of what ``answer`` (about to be added) is sent: the rule
     (history.contexts) applied to its conversation as shown now, in the same transaction."""
-    rows = context.conversation_rows(conn, [answer.conversation_id], answer.turn)
-    shown = [to_message(r) for r in rows if r["role"] != "assistant" or r["selected"]]
-    chains = context.chains(rows)
+    rows = context.rule_rows(conn, answer.conversation_id, answer.turn)
+    shown = [r for r in rows if r.role != "assistant" or r.selected]
+    chains = {r.id: (r.context_from, r.context) for r in rows if r.role == "assistant"}
     return context.encode(history.context(answer, shown),
                           lambda base: context.resolve(base, chains))
+
+
+def _resolved(conn: Connection, answer_ids: list[str]) -> dict[str, list[str]]:
+    """The ids of each answer's stored context (answers only), from one read of the
+    stored chains of their conversations."""
+    if not answer_ids:
+        return {}
+    owners = select(messages.c.conversation_id).where(messages.c.id.in_(answer_ids))
+    chains = {r.id: (r.context_from, r.context) for r in conn.execute(
+        select(messages.c.id, messages.c.context_from, messages.c.context)
+        .where(messages.c.conversation_id.in_(owners), messages.c.role == "assistant"))}
+    return {i: context.resolve(i, chains) for i in answer_ids if i in chains}
+
+
+def _named(conn: Connection, found: dict[str, list[str]], query: Any) -> list[Any]:
+    """``query``'s rows for the messages the contexts in ``found`` name, a few thousand
+    ids per statement (a database bounds the parameters of one)."""
+    wanted = sorted({m for sent in found.values() for m in sent})
+    rows: list[Any] = []
+    for start in range(0, len(wanted), 5000):
+        part = wanted[start:start + 5000]
+        rows += conn.execute(query.where(messages.c.id.in_(part))).mappings().all()
+    return rows
 
 
 def _counter_key(answer: Any) -> tuple[Any, str]:
