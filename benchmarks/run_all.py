@@ -1,7 +1,7 @@
 """Run every benchmark one after another (never in parallel: they measure the machine).
 
     .venv/bin/python benchmarks/run_all.py [name ...]
-    # names: streaming long_chat load analytics_scale arena arena_streaming
+    # names: streaming long_chat load analytics_scale arena arena_streaming review_scale
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["streaming", "long_chat", "load", "analytics_scale", "arena", "arena_streaming"]
+ORDER = ["streaming", "long_chat", "load", "analytics_scale", "arena", "arena_streaming",
+         "review_scale"]
 
 
 def main(names: list[str]) -> int:
