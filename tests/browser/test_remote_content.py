@@ -96,7 +96,7 @@ def test_remote_images_make_no_request(page, tmp_path, db_url, listener):
         page.goto(server.url + "dashboard")
         wait_for_app(page)
         expect(page.get_by_text("Lowest-rated answers")).to_be_visible()
-        expect(page.get_by_test_id("stDataFrame").last).to_be_visible()
+        expect(page.get_by_test_id("stDataFrame").last).to_be_visible(timeout=30_000)
         page.wait_for_load_state("networkidle")
         assert listener.paths == []
     finally:
