@@ -9,7 +9,11 @@ from ..support import CHROMIUM_ARGS, chromium_path
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Every expect waits for its condition up to 30 s (Playwright's default is 5 s): a test
+    # waits for the event, and a machine busy with other work must not fail it.
+    expect.set_options(timeout=30_000)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS,

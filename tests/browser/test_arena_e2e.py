@@ -16,12 +16,8 @@ WORDS = [f"w{i} " for i in range(24)]
 
 
 def test_a_round_streams_both_sides_is_voted_and_a_failed_side_is_not(page, tmp_path, db_url):
-    expect.set_options(timeout=20_000)  # two cores shared with other suites: be patient
-    try:
-        with OpenAIServer() as one, OpenAIServer() as two:
-            run_scenario(page, tmp_path, db_url, one, two)
-    finally:
-        expect.set_options(timeout=5_000)  # Playwright's default
+    with OpenAIServer() as one, OpenAIServer() as two:
+        run_scenario(page, tmp_path, db_url, one, two)
 
 
 def run_scenario(page, tmp_path, db_url, one: OpenAIServer, two: OpenAIServer) -> None:

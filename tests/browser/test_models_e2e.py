@@ -27,11 +27,7 @@ def stored(db_url: str):
 
 
 def test_stream_error_next_prompt_stop_and_regenerate(page, tmp_path, db_url):
-    expect.set_options(timeout=20_000)  # two cores shared with other suites: be patient
-    try:
-        run_scenario(page, tmp_path, db_url)
-    finally:
-        expect.set_options(timeout=5_000)  # Playwright's default
+    run_scenario(page, tmp_path, db_url)
 
 
 def run_scenario(page, tmp_path, db_url) -> None:
