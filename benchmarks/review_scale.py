@@ -121,7 +121,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         server = None
         if args.postgres:
-            from tests.pgcluster import PostgresServer
+            from harness.pgcluster import PostgresServer
             server = PostgresServer()
             url = server.create_database()
         else:
