@@ -69,7 +69,8 @@ class Report:
             bar = self._bar
             if bar is None:
                 bar = self._bar = tqdm(
-                    total=first_total if total is None else total, desc=what, unit="B" if bytes_ else unit or "it",
+                    total=first_total if total is None else total, desc=what,
+                    unit="B" if bytes_ else unit or "it",
                     unit_scale=bytes_, unit_divisor=1024 if bytes_ else 1000,
                     file=self.stream, mininterval=0.2, leave=True,
                     **({"dynamic_ncols": True} if _columns(self.stream) else {"ncols": 100}))
