@@ -21,8 +21,8 @@ stored). Parts (``--parts``):
   on two; the baseline at 1 and 50 on one.
 * ``burst``: benchmarks/load.py's scenario: 50 sessions at once, 4 prompts each rated at
   once, no pauses, one replica; ours and the baseline.
-* ``memory``: one replica's RSS while 1,000 conversations are made (10 sessions at a time,
-  each making 10 conversations of a prompt and a rating, then leaving).
+* ``memory``: one replica's RSS (ours) while 1,000 conversations are made (10 sessions at a
+  time, each making 10 conversations of a prompt and a rating, then leaving).
 
 Every human, burst and memory run reads the database back: each clicked rating stored once
 with its value, every answer complete, no error seen by a session or logged by a replica.
@@ -189,8 +189,8 @@ def mean_ms(values: list[float]) -> float:
 def cpu_table(part: dict[str, Any]) -> str:
     costs = part["costs"]
     seed = next(c for c in costs if c["name"] == "seed")
-    lines = ["| server | CPU per page open ms | per prompt ms | per click ms | "
-             "prompt ÷ seed | click ÷ seed |", "|---|---|---|---|---|---|"]
+    lines = [("| server | CPU per page open ms | per prompt ms | per click ms | "
+              "prompt ÷ seed | click ÷ seed |"), "|---|---|---|---|---|---|"]
     for c in costs:
         lines.append(
             f"| {c['name']} | {mean_ms(c['page_open']):,.0f} | {mean_ms(c['prompt']):,.0f} "
@@ -226,9 +226,9 @@ def sessions_run(variant: Variant, work: Path, *, replicas: int, sessions: int,
 
 
 def sessions_table(runs: list[dict[str, Any]]) -> str:
-    lines = ["| server | replicas | sessions | ratings | prompt-to-last-token p50 ms | "
-             "p95 ms | click-to-saved p50 ms | p95 ms | wall s | server CPU s | "
-             "RSS MB per replica | stored once, no error | load average before → after |",
+    lines = [("| server | replicas | sessions | ratings | prompt-to-last-token p50 ms | "
+              "p95 ms | click-to-saved p50 ms | p95 ms | wall s | server CPU s | "
+              "RSS MB per replica | stored once, no error | load average before → after |"),
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in runs:
         ms = [1000 * r[k] for k in ("prompt_p50", "prompt_p95", "click_p50", "click_p95")]
@@ -261,7 +261,7 @@ async def conversations(url: str, seed: int, count: int, errors: list[str],
                 errors.append(f"expected one new rating widget: {unrated}")
                 continue
             await tab.click_feedback(unrated[0], n % 2)
-            sent[unrated[0].removeprefix("fb_")] = n % 2
+            sent[unrated[0].rsplit("fb_", 1)[-1]] = n % 2  # fb_<id> or cf_fb_<id>
 
 
 def memory_run(variant: Variant, work: Path, total: int = 1000, at_once: int = 10,
@@ -327,13 +327,14 @@ def chart(runs: list[dict[str, Any]], path: Path) -> bool:
 
 
 def report(results: dict[str, Any]) -> str:
-    out = [f"Measured {results['when']} on {results['machine']}; load average (1, 5, 15 "
-           f"min) {results['load_before']} at the start, {results['load_after']} at the end."]
+    out = [(f"Measured {results['when']} on {results['machine']}; load average (1, 5, 15 "
+            f"min) {results['load_before']} at the start, {results['load_after']} at the "
+            "end.")]
     if "cpu" in results:
         part = results["cpu"]
-        out += ["", f"Server CPU per action, one session per server, {part['reps']} turns "
-                f"each, servers taking turns (load average {part['load_before']} → "
-                f"{part['load_after']}):", "", cpu_table(part)]
+        out += ["", (f"Server CPU per action, one session per server, {part['reps']} turns "
+                     f"each, servers taking turns (load average {part['load_before']} → "
+                     f"{part['load_after']}):"), "", cpu_table(part)]
     for kind, title in (("human", "Sessions at a human pace"), ("burst", "load.py's burst")):
         runs = [r for r in results.get("sessions", []) if r["kind"] == kind]
         if runs:
@@ -391,7 +392,7 @@ def main() -> int:
             for v in compared:
                 measure(v, replicas=1, sessions=50, human=False)
         if "memory" in parts:
-            results["memory"] = [memory_run(v, work) for v in compared]
+            results["memory"] = [memory_run(ours, work)]
             print(memory_table(results["memory"]), flush=True)
     results["load_after"] = load_average()
     text = report(results)

@@ -98,7 +98,7 @@ async def one_session(url: str, route: str, prompts: int, seed: int, result: Res
             click = await tab.click_feedback(unrated[0], value)
             result.click_to_saved.append(click.finished - click.started)
             result.errors += [t for t in click.texts() if any(w in t for w in BAD_WORDS)]
-            result.sent[unrated[0].removeprefix("fb_")] = value
+            result.sent[unrated[0].rsplit("fb_", 1)[-1]] = value  # fb_<id> or cf_fb_<id>
 
 
 def verify(db_url: str, result: Result) -> None:

@@ -3,6 +3,7 @@
 code"; kept in /work/shared/seed/chat-response-feedback.md). benchmarks/capacity.py runs it
 beside chatfeedback as the yardstick: it streams the same echo answer and stores nothing.
 """
+# ruff: noqa: I001 - the tutorial's code as published
 import streamlit as st
 import time
 
