@@ -21,7 +21,9 @@ import click
 from .chat import ChatService
 from .config import Settings, load_settings
 from .errors import ChatfeedbackError, StoreError
+from .export.private import Privacy
 from .export.registry import FORMATS as EXPORTS
+from .export.registry import write as write_export
 from .ids import new_id
 from .importer import import_lines
 from .progress import Report
@@ -247,12 +249,19 @@ def _is_day(value: str) -> bool:
 @click.option("--model", help="Only answers from this model.")
 @click.option("--experiment", help="Only conversations of this experiment.")
 @click.option("--arm", help="Only conversations assigned to this arm.")
+@click.option("--redact", is_flag=True, help="Replace e-mail addresses, phone numbers, card "
+              "numbers, IBANs, IP addresses and API keys in every text field by [EMAIL], "
+              "[PHONE], [CARD], [IBAN], [IP], [KEY]; counts go to standard error.")
+@click.option("--hash-raters", is_flag=True, help="Replace rater identities (e-mails, session "
+              "ids) by an HMAC-SHA256 pseudonym.")
+@click.option("--hash-salt", metavar="SECRET", help="The key of --hash-raters: the same key "
+              "gives the same pseudonyms in every export (default: a random one per export).")
 @config_option
 @db_option
 @quiet_option
 def export(fmt: str, output: str, since: str | None, until: str | None, model: str | None,
-           experiment: str | None, arm: str | None, config: str | None,
-           db: str | None, quiet: bool) -> None:
+           experiment: str | None, arm: str | None, redact: bool, hash_raters: bool,
+           hash_salt: str | None, config: str | None, db: str | None, quiet: bool) -> None:
     """Export ratings, one row per rated answer, as training data, or every rating event.
 
     Streamed in constant memory; a summary goes to standard error.
@@ -264,7 +273,11 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
         chatfeedback export --format kto -o kto.jsonl --model gpt-4o-mini
         chatfeedback export --format csv --experiment prompt-v2 -o prompt-v2.csv
         chatfeedback export --format events | head
+        chatfeedback export --format dpo --redact --hash-raters -o dpo.jsonl
     """
+    if hash_salt is not None and not hash_raters:
+        raise Fail("--hash-salt is the key of --hash-raters: add --hash-raters")
+    privacy = Privacy(redact=redact, hash_raters=hash_raters, salt=hash_salt)
     store = open_store(config, db)
     window = Filters(since=_date(since), until=_date(until, through=True), model=model,
                      experiment=experiment, arm=arm)
@@ -275,13 +288,13 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
     with report.bar("exporting", unit=f" {spec.unit}") as progress:
         if not spec.binary:
             with _open_output(output) as out:
-                lines = spec.write(store, out, window, progress)
+                lines = write_export(spec, store, out, window, progress, privacy)
         elif output == "-":
-            lines = spec.write(store, sys.stdout.buffer, window, progress)
+            lines = write_export(spec, store, sys.stdout.buffer, window, progress, privacy)
         else:
             with _replacing(output) as path:
                 try:
-                    lines = spec.write(store, path, window, progress)
+                    lines = write_export(spec, store, path, window, progress, privacy)
                 except OSError as exc:
                     raise Fail(f"cannot write {output}: {exc.strerror or exc}") from None
     for line in lines:

@@ -14,6 +14,7 @@ from ..review import Review
 from ..store import Filters, Store
 from .analysis import answer_row, write_csv, write_jsonl
 from .parquet import export_parquet
+from .private import Privacy, rewrite
 from .training import write_training
 
 JSONL = "application/jsonl"
@@ -88,10 +89,21 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
 )}
 
 
-def export_bytes(store: Store, fmt: str, filters: Filters = Filters()) -> bytes:
+def write(spec: ExportFormat, store: Store, out: Any, filters: Filters = Filters(),
+          progress: Progress = nothing, privacy: Privacy | None = None) -> list[str]:
+    """Write the export ``spec`` to ``out``; every format passes through here, so ``privacy``
+    (``--redact``, ``--hash-raters``) applies to all of them alike. Returns the summary."""
+    if not privacy:
+        return spec.write(store, out, filters, progress)
+    return rewrite(privacy, spec.extension, spec.binary, out,
+                   lambda scratch: spec.write(store, scratch, filters, progress))
+
+
+def export_bytes(store: Store, fmt: str, filters: Filters = Filters(),
+                 privacy: Privacy | None = None) -> bytes:
     """The whole export in ``fmt``, as ``chatfeedback export --format <fmt>`` writes it."""
     spec = FORMATS[fmt]
     out: IO[Any] = io.BytesIO() if spec.binary else io.StringIO(newline="")
-    spec.write(store, out, filters, nothing)
+    write(spec, store, out, filters, nothing, privacy)
     value = out.getvalue()
     return value if isinstance(value, bytes) else value.encode("utf-8")
