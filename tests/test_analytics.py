@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from chatfeedback import demo, scales
-from chatfeedback.analytics import Analytics, Filters, compare, wilson
+from chatfeedback.analytics import Analytics, Filters, compare_people, wilson
 from chatfeedback.store import Store
 from chatfeedback.store.schema import (
     answer_counts,
@@ -31,19 +31,26 @@ END = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday
 
 # -------------------------------------------------------------------------------- verdicts
 def test_verdicts_in_plain_words():
-    clear = compare("A", 720, 1000, "B", 640, 1000)
+    from chatfeedback.stats.cluster import UnitSums
+
+    def people(shares, ratings=10):
+        """One UnitSums over people with these positive shares, ``ratings`` each."""
+        return UnitSums.of([ratings] * len(shares), [s * ratings for s in shares])
+
+    strong, weak = people([0.9, 0.8, 0.7, 0.9] * 10), people([0.4, 0.5, 0.3, 0.6] * 10)
+    clear = compare_people("A", strong, "B", weak)
     assert clear.significant and not clear.small_sample
-    assert clear.text.startswith("A is rated positive more often than B")
-    assert "statistically significant" in clear.text
-    reverse = compare("A", 640, 1000, "B", 720, 1000)
-    assert reverse.text.startswith("B is rated positive more often than A")
-    close = compare("A", 505, 1000, "B", 495, 1000)
-    assert not close.significant and close.text.startswith("No significant difference")
-    small = compare("A", 9, 10, "B", 2, 10)  # p < 0.05, but ten ratings each
-    assert small.p_value < 0.05 and small.small_sample and not small.significant
-    assert small.text.startswith("Too few ratings to tell")
-    empty = compare("A", 0, 0, "B", 3, 5)
-    assert empty.small_sample and "No ratings for A" in empty.text
+    assert clear.text.startswith("A is rated positive more often than B: A 82% (40 people, "
+                                 "400 ratings) vs B 45% (40 people, 400 ratings)")
+    assert "Observational: people chose these" in clear.text
+    assert compare_people("A", weak, "B", strong).text.startswith(
+        "B is rated positive more often than A")
+    close = compare_people("A", strong, "B", people([0.9, 0.7, 0.8, 0.8] * 10))
+    assert not close.significant and close.text.startswith("No clear difference")
+    few = compare_people("A", people([1.0] * 5), "B", people([0.0] * 5))
+    assert few.small_sample and few.text.startswith("Too few people to tell")
+    empty = compare_people("A", UnitSums.of([], []), "B", weak)
+    assert empty.small_sample and "Too few people rated A" in empty.text
 
 
 # ------------------------------------------------------------------- aggregates vs rows

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from .stats import cluster
-from .stats.proportions import two_proportion, wilson
+from .stats.proportions import wilson
 from .store import Store, aggregates
 from .store import experiments as units
 from .store.aggregates import PERIODS, LowRated, TagCount
@@ -26,14 +26,13 @@ from .store.filters import Filters
 from .store.stats import prompt_key
 
 __all__ = ["PERIODS", "Analytics", "Filters", "Group", "LowRated", "TagCount", "Totals",
-           "Verdict", "compare", "compare_people", "two_proportion", "wilson"]
-MIN_SAMPLE = 30  # fewer ratings than this in a group: too few to say
+           "Verdict", "compare_people", "wilson"]
 
 
 # ------------------------------------------------------------------------------- verdicts
 @dataclass(frozen=True)
 class Verdict:
-    """A two-proportion z-test (pooled) of group ``a`` against group ``b``, in words."""
+    """Group ``a`` against group ``b`` (counting each person once), in words."""
 
     a: str
     b: str
@@ -45,37 +44,6 @@ class Verdict:
     significant: bool
     small_sample: bool
     text: str
-
-
-def compare(a: str, a_positive: int, a_total: int, b: str, b_positive: int, b_total: int,
-            alpha: float = 0.05) -> Verdict:
-    """Is ``a``'s positive share different from ``b``'s? With a plain-words verdict and a
-    small-sample warning (fewer than 30 ratings in a group, or fewer than 5 expected
-    positives or negatives, where the normal approximation does not hold)."""
-    if a_total <= 0 or b_total <= 0:
-        empty = a if a_total <= 0 else b
-        return Verdict(a, b, _share(a_positive, a_total), _share(b_positive, b_total), None,
-                       None, None, False, True, f"No ratings for {empty} yet: nothing to compare.")
-    z, p = two_proportion(a_positive, a_total, b_positive, b_total)
-    share_a, share_b = a_positive / a_total, b_positive / b_total
-    pooled = (a_positive + b_positive) / (a_total + b_total)
-    expected = min(n * q for n in (a_total, b_total) for q in (pooled, 1 - pooled))
-    small = min(a_total, b_total) < MIN_SAMPLE or expected < 5
-    significant = p < alpha and not small
-    figures = (f"{a} {share_a:.0%} of {a_total:,} vs {b} {share_b:.0%} of {b_total:,} "
-               f"positive ({_p(p)})")
-    if small:
-        text = (f"Too few ratings to tell: {figures}. Collect at least {MIN_SAMPLE} ratings "
-                f"for each before deciding.")
-    elif significant:
-        better, worse = (a, b) if share_a > share_b else (b, a)
-        text = (f"{better} is rated positive more often than {worse}: {figures}. The "
-                f"difference of {abs(share_a - share_b) * 100:.1f} points is statistically "
-                f"significant at the {alpha:.0%} level.")
-    else:
-        text = (f"No significant difference: {figures}. A gap this size could be chance; "
-                f"more ratings would be needed to tell them apart.")
-    return Verdict(a, b, share_a, share_b, share_a - share_b, z, p, significant, small, text)
 
 
 MIN_PEOPLE = 10  # fewer people than this in a group: too few to say
