@@ -16,7 +16,12 @@ from chatfeedback.review import QueueFilter, Review
 from chatfeedback.rubric import parse_criteria
 from chatfeedback.store import Store
 from chatfeedback.store import review as rs
-from chatfeedback.store.schema import review_assignments, review_items
+from chatfeedback.store.schema import (
+    conversations,
+    messages,
+    review_assignments,
+    review_items,
+)
 
 pytestmark = pytest.mark.all_databases
 
@@ -58,6 +63,14 @@ def test_queue_from_filters(store, review):
     assert chosen() == set(plain + other)
     assert chosen(model="b") == set(other)
     assert chosen(batch="batch1") == set(other)
+    with store.engine.begin() as conn:  # two conversations assigned in an experiment
+        for answer_id, arm in ((plain[4], "a"), (plain[5], "b")):
+            conv = conn.execute(select(messages.c.conversation_id)
+                                .where(messages.c.id == answer_id)).scalar()
+            conn.execute(update(conversations).where(conversations.c.id == conv)
+                         .values(experiment="tone-test", arm=arm))
+    assert chosen(experiment="tone-test") == {plain[4], plain[5]}
+    assert chosen(experiment="tone-test", arm="b") == {plain[5]}
     assert chosen(polarity="positive") == {plain[0]}
     assert chosen(polarity="negative") == {plain[1]}
     assert chosen(polarity="neutral") == {plain[2]}

@@ -54,6 +54,8 @@ def queue() -> None:
 @click.option("--tag", help="Answers rated with this reason tag.")
 @click.option("--shown-unrated", is_flag=True, help="Answers shown to a person but not rated.")
 @click.option("--batch", metavar="ID", help="Answers of one import (its batch id).")
+@click.option("--experiment", metavar="NAME", help="Answers in conversations of this experiment.")
+@click.option("--arm", metavar="NAME", help="... assigned to this arm of it.")
 @click.option("--sample", type=click.IntRange(1), metavar="N",
               help="A random sample of N of the matching answers.")
 @click.option("--seed", type=int, help="Seed of the sample (repeatable samples).")
@@ -62,7 +64,8 @@ def queue() -> None:
 @db_option
 def create(name: str, k: int, criteria: tuple[str, ...], since: str | None, until: str | None,
            model: str | None, polarity: str | None, tag: str | None, shown_unrated: bool,
-           batch: str | None, sample: int | None, seed: int | None, created_by: str | None,
+           batch: str | None, experiment: str | None, arm: str | None,
+           sample: int | None, seed: int | None, created_by: str | None,
            config: str | None, db: str | None) -> None:
     """Create a queue of the answers a filter selects.
 
@@ -74,7 +77,8 @@ def create(name: str, k: int, criteria: tuple[str, ...], since: str | None, unti
     review = open_review(config, db)
     qfilter = QueueFilter(since=_day(since), until=_day(until), model=model,
                           polarity=polarity, tag=tag, shown_unrated=shown_unrated,
-                          batch=batch, sample=sample, seed=seed)
+                          batch=batch, experiment=experiment, arm=arm, sample=sample,
+                          seed=seed)
     made = review.create_queue(name, qfilter, k=k, criteria=list(criteria) or None,
                                created_by=created_by)
     click.echo(f"created queue '{made.name}': {made.items:,} items, {made.k} reviewer"

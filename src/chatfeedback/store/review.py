@@ -47,8 +47,9 @@ class QueueFilter:
     """Which answers a queue holds: complete (or stopped) answers with text, created in
     [since, until) (UTC days), of ``model``, whose current rating has ``polarity``
     (positive, negative, neutral, or unrated), with reason ``tag``, shown to a person but
-    not rated (``shown_unrated``), imported in ``batch``; then a random ``sample`` of N
-    (``seed`` makes it repeatable)."""
+    not rated (``shown_unrated``), imported in ``batch``, in a conversation of
+    ``experiment`` (and its ``arm``); then a random ``sample`` of N (``seed`` makes it
+    repeatable)."""
 
     since: date | None = None
     until: date | None = None
@@ -57,6 +58,8 @@ class QueueFilter:
     tag: str | None = None
     shown_unrated: bool = False
     batch: str | None = None
+    experiment: str | None = None
+    arm: str | None = None
     sample: int | None = None
     seed: int | None = None
 
@@ -116,6 +119,10 @@ class QueueFilter:
             where += [messages.c.shown_at.is_not(None), ratings.c.value.is_(None)]
         if self.batch is not None:
             where.append(conversations.c.import_batch == self.batch)
+        if self.experiment is not None:
+            where.append(conversations.c.experiment == self.experiment)
+        if self.arm is not None:
+            where.append(conversations.c.arm == self.arm)
         return where
 
 

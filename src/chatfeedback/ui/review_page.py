@@ -273,6 +273,9 @@ def new_queue(review: Review) -> None:
         cols = st.columns(2)
         tag = cols[0].text_input("Reason tag", key=keys.new_queue("tag"))
         batch = cols[1].text_input("Import batch id", key=keys.new_queue("batch"))
+        cols = st.columns(2)
+        experiment = cols[0].text_input("Experiment", key=keys.new_queue("experiment"))
+        arm = cols[1].text_input("Arm", key=keys.new_queue("arm"))
         shown_unrated = st.checkbox("Only answers shown but not rated",
                                     key=keys.new_queue("shown_unrated"))
         cols = st.columns(2)
@@ -286,7 +289,9 @@ def new_queue(review: Review) -> None:
         qfilter = QueueFilter(since=since, until=until, model=None if model == ANY else model,
                               polarity=None if polarity == ANY else polarity,
                               tag=tag.strip() or None, shown_unrated=shown_unrated,
-                              batch=batch.strip() or None, sample=int(sample) or None,
+                              batch=batch.strip() or None,
+                              experiment=experiment.strip() or None, arm=arm.strip() or None,
+                              sample=int(sample) or None,
                               seed=int(seed) if sample else None)
         made = review.create_queue(name, qfilter, k=int(k), criteria=criteria or None,
                                    created_by=actor())
