@@ -25,7 +25,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 SCALE = 400.0 / math.log(10.0)   # rating points per unit of natural log-odds
 CENTRE = 1000.0
@@ -77,6 +76,8 @@ class Votes:
         in WINNERS), encoded by hashing (no Python loop per row). ``models`` fixes the order
         (default: sorted names); rows naming other models, or the same model twice, are
         left out. ``features``: the 2 x STYLE_FEATURES columns, side A's first."""
+        import pandas as pd  # here, not at the top: the store imports this module's constants,
+        #                      and every CLI command would pay pandas' ~0.3 s import for them
         n = len(voter)
         a_names = np.asarray(model_a, dtype=object).reshape(n)
         b_names = np.asarray(model_b, dtype=object).reshape(n)
