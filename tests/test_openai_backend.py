@@ -299,7 +299,7 @@ def test_close_mid_stream_closes_the_connection(make_service, openai_server):
     reply.close()
     answer = service.store.message(turn.answer.id)
     assert (answer.status, answer.content) == ("stopped", "a ")
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a generous ceiling: a busy machine is slow, not wrong
     while openai_server.abandoned == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert openai_server.abandoned == 1  # the HTTP stream was closed, not left reading
