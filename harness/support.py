@@ -34,6 +34,24 @@ def write_config(path: Path, text: str = "") -> Path:
     return path
 
 
+def signin_app(folder: Path, provider: str) -> tuple[int, str]:
+    """A free port and the app's address on it, with ``folder/.streamlit/secrets.toml`` set up
+    to sign in through the OpenID Connect provider at ``provider`` (the local test provider).
+    Start the app with its working folder there, on the port returned."""
+    port = free_port()
+    app_url = f"http://localhost:{port}/"
+    (folder / ".streamlit").mkdir()
+    (folder / ".streamlit" / "secrets.toml").write_text(f"""
+[auth]
+redirect_uri = "{app_url}oauth2callback"
+cookie_secret = "a-test-cookie-secret-of-some-length"
+client_id = "chatfeedback"
+client_secret = "test-secret"
+server_metadata_url = "{provider}/.well-known/openid-configuration"
+""")
+    return port, app_url
+
+
 def chromium_path() -> str | None:
     """Debian's chromium when present (or $CHATFEEDBACK_CHROMIUM); None = Playwright's own."""
     explicit = os.environ.get("CHATFEEDBACK_CHROMIUM")

@@ -10,7 +10,7 @@ from chatfeedback.config import load_settings
 from chatfeedback.store import Store
 from chatfeedback.store import experiments as log
 
-from ..support import Server, free_port, send_prompt, wait_for_app, write_config
+from ..support import Server, send_prompt, signin_app, wait_for_app, write_config
 from .test_signin import provider, sign_in, sign_out  # noqa: F401 (provider: a fixture)
 
 CONFIG = """
@@ -57,17 +57,7 @@ def chat_once(page, text: str) -> None:
 
 
 def test_a_person_keeps_their_arm_and_never_sees_the_picker(page, tmp_path, db_url, provider):  # noqa: F811
-    port = free_port()
-    app_url = f"http://localhost:{port}/"
-    (tmp_path / ".streamlit").mkdir()
-    (tmp_path / ".streamlit" / "secrets.toml").write_text(f"""
-[auth]
-redirect_uri = "{app_url}oauth2callback"
-cookie_secret = "a-test-cookie-secret-of-some-length"
-client_id = "chatfeedback"
-client_secret = "test-secret"
-server_metadata_url = "{provider}/.well-known/openid-configuration"
-""")
+    port, app_url = signin_app(tmp_path, provider)
     config = write_config(tmp_path / "chatfeedback.toml", CONFIG)
     settings = load_settings(config, db_url, environ={})
     experiment = settings.experiment("browser-exp")

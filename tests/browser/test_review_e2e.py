@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from chatfeedback.store import Store
 from chatfeedback.store import review as rs
 
-from ..support import Server, free_port, wait_for_app, write_config
+from ..support import Server, signin_app, wait_for_app, write_config
 from .test_signin import provider, sign_in  # noqa: F401 - provider is a fixture
 
 SETTINGS = """
@@ -78,17 +78,7 @@ def test_two_reviewers_judge_blind_and_an_admin_adjudicates(browser, tmp_path, d
                                           ("assistant", f"Answer number {i}.")], model="m")
         store.set_training_consent(conv.id, True)
         answers.append(next(m.id for m in store.messages(conv.id) if m.role == "assistant"))
-    port = free_port()
-    app_url = f"http://localhost:{port}/"
-    (tmp_path / ".streamlit").mkdir()
-    (tmp_path / ".streamlit" / "secrets.toml").write_text(f"""
-[auth]
-redirect_uri = "{app_url}oauth2callback"
-cookie_secret = "a-test-cookie-secret-of-some-length"
-client_id = "chatfeedback"
-client_secret = "test-secret"
-server_metadata_url = "{provider}/.well-known/openid-configuration"
-""")
+    port, app_url = signin_app(tmp_path, provider)
     config = write_config(tmp_path / "chatfeedback.toml", SETTINGS)
     server = Server(db_url, config, port=port, log=tmp_path / "server.log").start()
     contexts = [browser.new_context(viewport={"width": 1200, "height": 1000})

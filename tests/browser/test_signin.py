@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 
 from chatfeedback.store import Store
 
-from ..support import VENV_BIN, Server, free_port, send_prompt, wait_for_app, write_config
+from ..support import (VENV_BIN, Server, free_port, send_prompt, signin_app, wait_for_app,
+                       write_config)
 
 
 @pytest.fixture
@@ -59,17 +60,7 @@ def sign_out(page, app_url: str) -> None:
 
 
 def test_two_users_sign_in_and_see_only_their_own(page, tmp_path, db_url, provider):
-    port = free_port()
-    app_url = f"http://localhost:{port}/"
-    (tmp_path / ".streamlit").mkdir()
-    (tmp_path / ".streamlit" / "secrets.toml").write_text(f"""
-[auth]
-redirect_uri = "{app_url}oauth2callback"
-cookie_secret = "a-test-cookie-secret-of-some-length"
-client_id = "chatfeedback"
-client_secret = "test-secret"
-server_metadata_url = "{provider}/.well-known/openid-configuration"
-""")
+    port, app_url = signin_app(tmp_path, provider)
     config = write_config(tmp_path / "chatfeedback.toml",
                           '[access]\nadmins = ["alice@example.org"]\n')
     server = Server(db_url, config, port=port, log=tmp_path / "server.log").start()
