@@ -44,7 +44,7 @@ url = "sqlite:///x.db"
 scale = "faces"
 mode = "changeable"
 [chat]
-allowed_image_hosts = ["Images.Example.org", "cdn.example.net"]
+allowed_image_hosts = ["Images.Example.org", "cdn.example.net", "[2001:DB8:0::1]"]
 [[models]]
 name = "echo"
 backend = "echo"
@@ -53,7 +53,8 @@ delay = 0.5
     settings = load_settings(path, environ={})
     assert settings.feedback.scale == "faces" and settings.feedback.mode == "changeable"
     assert settings.models[0].options == {"delay": 0.5}
-    assert settings.chat.allowed_image_hosts == ("images.example.org", "cdn.example.net")
+    assert settings.chat.allowed_image_hosts == ("images.example.org", "cdn.example.net",
+                                                  "[2001:db8::1]")
     assert load_settings(None, environ={}).chat.allowed_image_hosts == ()  # none by default
     assert settings.source == str(path.resolve())
 
@@ -70,8 +71,10 @@ delay = 0.5
     ("[database]\nurl = \"nonsense\"\n", "is not a database URL"),
     ('[chat]\nallowed_image_hosts = "x.org"\n', "'chat.allowed_image_hosts' must be a list"),
     ('[chat]\nallowed_image_hosts = ["https://x.org"]\n',
-     "'chat.allowed_image_hosts' takes host names like \"images.example.org\" (no scheme, "
-     "port or path); got 'https://x.org'"),
+     "'chat.allowed_image_hosts' takes host names like \"images.example.org\", IPv4 "
+     "addresses or bracketed IPv6 addresses like \"[2001:db8::1]\" (no scheme, port or path); "
+     "got 'https://x.org'"),
+    ('[chat]\nallowed_image_hosts = ["::1"]\n', "got '::1'"),
     ('[chat]\nallowed_image_hosts = ["x.org:8080"]\n', "got 'x.org:8080'"),
     ('[chat]\nallowed_image_hosts = ["x.org/img"]\n', "got 'x.org/img'"),
 ])

@@ -97,10 +97,18 @@ def test_links_work_for_http_https_and_mailto_only():
 
 def test_image_host():
     assert image_host("https://Images.Example.org:8443/a.png?x=1") == "images.example.org"
+    assert image_host("http://[0:0::1]:8080/a.png") == image_host("http://[::1]/b") == "[::1]"
     for url in ("//x.example/a", "http://u@x.example/", "http://x.example\\@y/",
-                "ftp://x.example/a", "http://[::1]/a", "/a.png", "data:image/png,x"):
+                "ftp://x.example/a", "http://[zz::1]/a", "http://[::1/a", "/a.png",
+                "data:image/png,x"):
         assert image_host(url) is None, url
-    assert link_allowed("MAILTO:x@y.example") and not link_allowed("javascript:x")
+
+
+def test_an_ipv6_host_can_be_allowed_in_any_spelling():
+    text = "![a](http://[2001:db8::1]/a.png) ![b](http://[::1]/b.png)"
+    shown = rendered(safe_markdown(text, ["[2001:DB8:0::1]"]))
+    assert shown.count("<img") == 1 and 'src="http://[2001:db8::1]/a.png"' in shown
+    assert "image from [::1], not loaded" in shown
 
 
 def test_plain_shows_text_as_written():

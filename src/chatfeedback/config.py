@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .display import HOSTNAME
+from .display import normal_host
 from .entries import entry_name, tables
 from .errors import ConfigError
 from .experiments import Experiment, parse_experiments
@@ -254,10 +254,12 @@ def _parse_models(raw: Any, where: str) -> tuple[ModelConfig, ...]:
 def _hosts(table: dict[str, Any], where: str) -> tuple[str, ...]:
     hosts = _str_list(table, "allowed_image_hosts", where, (), "chat.")
     for host in hosts:
-        if not HOSTNAME.fullmatch(host):
+        if normal_host(host) is None:
             raise ConfigError(f"{where}: 'chat.allowed_image_hosts' takes host names like "
-                              f"\"images.example.org\" (no scheme, port or path); got {host!r}")
-    return tuple(h.lower() for h in hosts)
+                              f"\"images.example.org\", IPv4 addresses or bracketed IPv6 "
+                              f"addresses like \"[2001:db8::1]\" (no scheme, port or path); "
+                              f"got {host!r}")
+    return tuple(str(normal_host(h)) for h in hosts)
 
 
 def _check_url(url: str) -> str:

@@ -22,6 +22,7 @@ plain text (:func:`plain`).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Collection, Iterator
 from functools import lru_cache
@@ -34,10 +35,12 @@ from mdit_py_plugins.footnote import footnote_plugin
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 _HOST_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 HOSTNAME = re.compile(rf"{_HOST_LABEL}(?:\.{_HOST_LABEL})*", re.IGNORECASE)
+_HOST = rf"{HOSTNAME.pattern}|\[[0-9a-f:.]+\]"  # a name, an IPv4 or a bracketed IPv6 address
 # An address whose host a browser reads the same way we do: no user part, no backslash,
 # no percent-encoding in the host, no whitespace.
-_IMAGE_URL = re.compile(rf"https?://(?P<host>{HOSTNAME.pattern})(?::\d{{1,5}})?"
+_IMAGE_URL = re.compile(rf"https?://(?P<host>{_HOST})(?::\d{{1,5}})?"
                         r"(?:[/?#][^\s\\]*)?", re.IGNORECASE)
+
 _PLAIN = re.compile(r"([\\`*_\[\]!|$<>~&])")  # inline Markdown, anywhere
 _PLAIN_BLOCK = re.compile(r"^(\s*)([#+\-=>]|\d+[.)])", re.MULTILINE)  # at a line's start
 _BANG = re.compile(r"!\[")
@@ -52,11 +55,23 @@ def plain(text: str) -> str:
                                                          for c in m.group(2)), text)
 
 
+def normal_host(host: str) -> str | None:
+    """``host`` (a name, an IPv4 address or a bracketed IPv6 address) as it is compared
+    with ``[chat] allowed_image_hosts``: lower case, an IPv6 address in its compressed
+    form (``[0:0::1]`` and ``[::1]`` are one host); None if it is none of these."""
+    if host.startswith("["):
+        try:
+            return f"[{ipaddress.IPv6Address(host[1:-1] if host.endswith(']') else '-')}]"
+        except ValueError:
+            return None
+    return host.lower() if HOSTNAME.fullmatch(host) else None
+
+
 def image_host(url: str) -> str | None:
-    """The lower-cased host of an absolute http(s) image address in a form every browser
-    reads alike, else None (such an image is never allowed)."""
+    """The host of an absolute http(s) image address in a form every browser reads alike
+    (:func:`normal_host`), else None (such an image is never allowed)."""
     match = _IMAGE_URL.fullmatch(url)
-    return match.group("host").lower() if match else None
+    return normal_host(match.group("host")) if match else None
 
 
 def link_allowed(url: str) -> bool:
@@ -68,7 +83,7 @@ def safe_markdown(text: str, allowed_image_hosts: Collection[str] = (), *,
     """``text`` rewritten so that showing it makes no request by itself (module docstring);
     ``allowed_image_hosts``: hosts whose images are shown. ``cached`` False for text that
     is shown once (an answer while it streams)."""
-    hosts = frozenset(h.lower() for h in allowed_image_hosts)
+    hosts = frozenset(filter(None, map(normal_host, allowed_image_hosts)))
     return _cached(text, hosts) if cached else _safe(text, hosts)
 
 

@@ -61,6 +61,7 @@ def prompt_with_images(url: str) -> str:
             f"![by reference][pic] and [![in a link]({url}/linked.png)](https://example.org)\n\n"
             f"[pic]: {url}/ref.png\n\n"
             f'<img src="{url}/html.png"> <p><img src="{url}/html2.png"></p>\n\n'
+            "Chat at xmpp:bob@chat.example or [by link](xmpp:eve@chat.example).\n\n"
             + "Some more words so that the answer streams for a while. " * 8)
 
 
@@ -82,6 +83,8 @@ def test_remote_images_make_no_request(page, tmp_path, db_url, listener):
             expect(message).to_contain_text("in a link (image from 127.0.0.1, not loaded)")
             expect(message).to_contain_text('<img src="')  # HTML is shown as text
             assert message.locator("img").count() == 0
+            expect(message).to_contain_text("Chat at xmpp:bob@chat.example or by link.")
+            assert message.locator("a[href^='xmpp:' i]").count() == 0  # GFM links no xmpp:
         messages.nth(1).get_by_role("radio", name="Thumbs down").click()
         expect(messages.nth(1).get_by_test_id("stFeedbackButtonActive")).to_be_disabled()
 
