@@ -17,6 +17,8 @@ from .display import normal_host
 from .entries import entry_name, tables
 from .errors import ConfigError
 from .experiments import Experiment, parse_experiments
+from .outbox.base import SinkSettings
+from .outbox.settings import parse_sinks
 from .policy import MODES, RatingPolicy
 from .rubric import Criterion, by_name, parse_criteria
 from .scales import RANGES
@@ -95,6 +97,18 @@ class ArenaConfig:
 
 
 @dataclass(frozen=True)
+class OutboxConfig:
+    poll: float = key(1.0, "seconds the delivery worker waits between looks at the outbox "
+                           "when it is idle")
+    backoff: float = key(2.0, "seconds before a failed delivery's first retry; doubled for "
+                              "each further try (with jitter), at most an hour")
+    batch: int = key(500, "outbox rows read or updated per database round trip")
+    threads: int = key(8, "deliveries in flight at once, per sink")
+    lease: float = key(30.0, "seconds without a sign of life before another replica's "
+                             "worker takes over delivery")
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
@@ -104,6 +118,8 @@ class Settings:
     criteria: tuple[Criterion, ...] = parse_criteria(None, "defaults")
     arena: ArenaConfig = field(default_factory=ArenaConfig)
     experiments: tuple[Experiment, ...] = ()
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    sinks: tuple[SinkSettings, ...] = ()
     source: str | None = None  # the file the settings came from, if any
 
     def model(self, name: str | None) -> ModelConfig:
@@ -167,7 +183,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 # [[criteria]], [[experiments]]): each key is a field of the table's dataclass, with its
 # default and help (one source for parsing and the template ``chatfeedback init`` writes).
 SECTIONS: dict[str, type] = {"feedback": FeedbackConfig, "chat": ChatConfig,
-                             "access": AccessConfig, "arena": ArenaConfig}
+                             "access": AccessConfig, "arena": ArenaConfig,
+                             "outbox": OutboxConfig}
 
 
 def keys(section: type) -> dict[str, Any]:
@@ -176,7 +193,8 @@ def keys(section: type) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any], where: str) -> Settings:
-    _only(data, {"database", *SECTIONS, "models", "criteria", "experiments"}, where, "")
+    _only(data, {"database", *SECTIONS, "models", "criteria", "experiments", "sinks"},
+          where, "")
     database = _table(data, "database", where)
     _only(database, {"url"}, where, "database.")
     url = _typed(database, "url", str, where, "database.", DEFAULT_DATABASE_URL)
@@ -206,11 +224,19 @@ def _parse(data: dict[str, Any], where: str) -> Settings:
         reviewers=tuple(a.lower() for a in _str_list(access_t, "reviewers", where, (),
                                                      "access.")))
     models = _parse_models(data.get("models"), where)
+    out_t = tables["outbox"]
+    outbox = OutboxConfig(
+        poll=_positive_number(out_t, "poll", where, OutboxConfig.poll),
+        backoff=_positive_number(out_t, "backoff", where, OutboxConfig.backoff),
+        batch=_positive_int(out_t, "batch", where, "outbox.", OutboxConfig.batch),
+        threads=_positive_int(out_t, "threads", where, "outbox.", OutboxConfig.threads),
+        lease=_positive_number(out_t, "lease", where, OutboxConfig.lease))
     return Settings(database_url=url, feedback=feedback, chat=chat, access=access, models=models,
                     criteria=parse_criteria(data.get("criteria"), where),
                     arena=_parse_arena(tables["arena"], models, where),
                     experiments=parse_experiments(data.get("experiments"), where,
-                                                  [m.name for m in models]))
+                                                  [m.name for m in models]),
+                    outbox=outbox, sinks=parse_sinks(data.get("sinks"), where))
 
 
 def _parse_arena(table: dict[str, Any], models: tuple[ModelConfig, ...],
@@ -295,6 +321,13 @@ def _positive_int(table: dict[str, Any], key: str, where: str, prefix: str, defa
     if value <= 0:
         raise ConfigError(f"{where}: '{prefix}{key}' must be a positive integer, got {value}")
     return value
+
+
+def _positive_number(table: dict[str, Any], key: str, where: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where}: 'outbox.{key}' must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _choice(table: dict[str, Any], key: str, choices: tuple[str, ...], where: str,
