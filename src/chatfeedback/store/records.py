@@ -49,6 +49,7 @@ class Message:
     completion_tokens: int | None = None
     total_tokens: int | None = None
     finish_reason: str | None = None
+    trace_id: str | None = None  # the answer's trace in an observability tool, if known
     shown_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -70,7 +71,7 @@ class Rating:
 # The generation metadata an answer row takes beside its text and status.
 ANSWER_FIELDS = {"model", "backend", "settings", "system_prompt", "ttft_ms", "latency_ms",
                  "prompt_tokens", "completion_tokens", "total_tokens", "finish_reason",
-                 "error"}
+                 "error", "trace_id"}
 
 
 def to_conversation(row: Any) -> Conversation:

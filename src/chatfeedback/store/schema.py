@@ -87,6 +87,8 @@ messages = Table(
     # (space-separated). Written with the answer row; NULL on prompts and system messages.
     Column("context_from", ID, nullable=True),
     Column("context", _Text, nullable=True),
+    # The answer's trace in an observability tool (Langfuse, OpenTelemetry), when it has one.
+    Column("trace_id", String(200), nullable=True),
     Index(None, "conversation_id", "turn"),
     Index(None, "parent_id"),
     Index(None, "status"),  # finding answers still streaming (Store.recover_interrupted)
