@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-dev system-deps lint bench clean
+.PHONY: run test install install-dev system-deps lint bench docs clean
 
 run: $(VENV)/.installed
 	$(VENV)/bin/chatfeedback run --port $(PORT)
@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/bin/python
-	$(PY) -m pip install -q -e '.[dev,postgres]'
+	$(PY) -m pip install -q -e '.[dev,postgres,docs]'
 	touch $(VENV)/.installed $@
 
 # Chromium for the browser tests, nginx and PostgreSQL for the deployment tests:
@@ -44,8 +44,12 @@ system-deps:
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks harness
 
+# The documentation site (docs/, mkdocs.yml) into site/; a warning is an error.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 bench: $(VENV)/.installed-dev system-deps
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build site *.egg-info

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/capacity.py --baseline <commit>     # everything, ~20 min
     .venv/bin/python benchmarks/capacity.py --parts cpu --reps 15
-    .venv/bin/python benchmarks/capacity.py --baseline <commit> --write-readme
+    .venv/bin/python benchmarks/capacity.py --baseline <commit> --write-docs
 
 The servers compared run in the same run, their measurements interleaved, so that ratios
 mean something on a shared machine: chatfeedback as checked out ("ours"), chatfeedback at
@@ -52,7 +52,8 @@ from benchmarks.stclient import StreamlitSession
 from harness.support import VENV_BIN, Server, cpu_seconds, rss_mb, write_config
 
 SEED_APP = Path(__file__).with_name("seed_app.py")
-CHART = Path(__file__).with_name("capacity-p95.svg")
+PAGE = ROOT / "docs" / "performance.md"  # the docs page --write-docs fills
+CHART = ROOT / "docs" / "assets" / "capacity-p95.svg"
 START, END = "<!-- capacity:start -->", "<!-- capacity:end -->"
 SEED_ECHO = "[[models]]\nname = \"echo\"\nbackend = \"echo\"\ndelay = 0.02\n"  # as the seed
 ANSWER = 'You said, "{}" ...interesting.'
@@ -345,12 +346,12 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_readme(text: str, readme: Path = ROOT / "README.md") -> None:
-    content = readme.read_text(encoding="utf-8")
+def write_docs(text: str, page: Path = PAGE) -> None:
+    content = page.read_text(encoding="utf-8")
     if START not in content or END not in content:
-        raise SystemExit(f"{readme} has no {START} ... {END} block to fill")
+        raise SystemExit(f"{page} has no {START} ... {END} block to fill")
     head, rest = content.split(START, 1)
-    readme.write_text(head + f"{START}\n{text}{END}" + rest.split(END, 1)[1], encoding="utf-8")
+    page.write_text(head + f"{START}\n{text}{END}" + rest.split(END, 1)[1], encoding="utf-8")
 
 
 def main() -> int:
@@ -361,8 +362,9 @@ def main() -> int:
     parser.add_argument("--one-replica", default=",".join(map(str, ONE_REPLICA)))
     parser.add_argument("--two-replicas", default=",".join(map(str, TWO_REPLICAS)))
     parser.add_argument("--json", type=Path, help="write every figure here")
-    parser.add_argument("--write-readme", action="store_true",
-                        help="put the tables in README.md and the chart in " + CHART.name)
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"put the tables in {PAGE.relative_to(ROOT)} and the chart in "
+                             f"{CHART.relative_to(ROOT)}")
     args = parser.parse_args()
     parts = args.parts.split(",")
     results: dict[str, Any] = {
@@ -399,8 +401,8 @@ def main() -> int:
     print("\n" + text)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
-    if args.write_readme:
-        write_readme(text)
+    if args.write_docs:
+        write_docs(text)
         if not chart(results.get("sessions", []), CHART):
             print("vl-convert-python is not installed: no chart", file=sys.stderr)
     ok = all(r["ok"] for r in runs) and all(m["ok"] for m in results.get("memory", []))

@@ -17,7 +17,7 @@ warm-up round, so that load from other processes falls on every size alike. Each
 the median of the repetitions; the ratios divide it by the 1-turn median. Targets at 1,000
 turns: click ratio <= 1.3, load ratio <= 1.5.
 
-    .venv/bin/python benchmarks/long_chat.py [--reps 7] [--write-readme]
+    .venv/bin/python benchmarks/long_chat.py [--reps 7] [--write-docs]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from chatfeedback.config import ChatConfig
 TARGETS = {"click": 1.3, "load": 1.5}
 METRICS = ("load", "click", "comment", "prompt")
 START, END = "<!-- long_chat:start -->", "<!-- long_chat:end -->"
+PAGE = ROOT / "docs" / "performance.md"  # the docs page --write-docs fills
 
 # Resolves with performance.now() once the app is idle and shows `expected` messages, the
 # last one with its rating widget.
@@ -226,15 +227,15 @@ def report(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_readme(text: str, readme: Path = ROOT / "README.md") -> None:
-    content = readme.read_text(encoding="utf-8")
+def write_docs(text: str, page: Path = PAGE) -> None:
+    content = page.read_text(encoding="utf-8")
     block = f"{START}\n{text}{END}"
     if START in content and END in content:
         head, rest = content.split(START, 1)
         content = head + block + rest.split(END, 1)[1]
     else:
-        raise SystemExit(f"{readme} has no {START} ... {END} block to fill")
-    readme.write_text(content, encoding="utf-8")
+        raise SystemExit(f"{page} has no {START} ... {END} block to fill")
+    page.write_text(content, encoding="utf-8")
 
 
 def main() -> None:
@@ -244,8 +245,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=ChatConfig.window,
                         help="[chat] window (default: the app's default)")
     parser.add_argument("--json", type=Path, help="also write the raw samples here")
-    parser.add_argument("--write-readme", action="store_true",
-                        help="put the table in README.md's Performance section")
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"put the table in {PAGE.relative_to(ROOT)}")
     args = parser.parse_args()
     result = run([int(s) for s in args.sizes.split(",")], args.reps, args.window)
     text = report(result)
@@ -253,8 +254,8 @@ def main() -> None:
     print(text)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    if args.write_readme:
-        write_readme(text)
+    if args.write_docs:
+        write_docs(text)
     largest = result["sizes"][-1]
     missed = [m for m, t in TARGETS.items() if result["ratios"][largest][m] > t]
     sys.exit(1 if missed else 0)

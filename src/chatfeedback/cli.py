@@ -379,8 +379,8 @@ def import_(file: str, owner: str | None, votes: bool, config: str | None,
     """Import conversations from JSON Lines in the OpenAI chat format, one a line:
     {"messages": [{"role": "user", "content": "..."}, ...], "model": "...", "metadata": {}}
     (model and metadata optional). Prints each new conversation id, one a line: open it
-    for rating at ?c=<id>. With --votes, FILE holds arena votes instead (see the README's
-    Arena section); they count in the leaderboard. Bad lines are reported on standard error
+    for rating at ?c=<id>. With --votes, FILE holds arena votes instead (docs/arena.md);
+    they count in the leaderboard. Bad lines are reported on standard error
     with their number and reason, the others are imported, and the exit code is 1.
 
     \b

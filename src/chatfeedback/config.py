@@ -70,7 +70,7 @@ class FeedbackConfig:
 class ChatConfig:
     # Turns rendered before "Show earlier" (which loads as many again). Every element on
     # the page is redrawn by the browser on each rerun, even a fragment's, so this window,
-    # not the conversation's length, sets what a click costs (README: Performance).
+    # not the conversation's length, sets what a click costs (docs/performance.md).
     window: int = key(10, "turns shown at first; \"Show earlier\" loads as many again")
     # Hosts whose Markdown images are shown; every other image is a link (display.py).
     allowed_image_hosts: tuple[str, ...] = key((), "hosts whose Markdown images are shown "

@@ -5,7 +5,7 @@ several turns; some answers regenerated (the first version more often disliked, 
 what makes DPO pairs), ratings on thumbs, faces or stars with comments and reason tags,
 answers shown or not, a mix of training consent. The same seed and end date give the same
 data. The rows are drawn a column at a time with numpy and written with
-:func:`chatfeedback.store.bulk.bulk_load` (how fast: README, Performance).
+:func:`chatfeedback.store.bulk.bulk_load` (how fast: docs/performance.md).
 """
 
 from __future__ import annotations

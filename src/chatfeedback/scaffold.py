@@ -112,7 +112,7 @@ def template() -> str:
                   "adjust it. Any server that speaks OpenAI's chat-completions protocol works "
                   'with backend = "openai". Every entry may also have system_prompt (sent '
                   "first, stored with each answer)."),
-        *_comment("The openai backend's other keys (README: Models): " + ", ".join(
+        *_comment("The openai backend's other keys (docs/models.md): " + ", ".join(
             k for k in backend_class("openai").options
             if k not in ("base_url", "model", "api_key_env")) + "."),
     ]

@@ -4,7 +4,7 @@ From a SQLite file, two child processes (:mod:`chatfeedback.arrow_reader`) read 
 with ADBC's SQLite driver straight into Arrow, every other run of days each, and send
 record batches back, while this process converts and writes them in order: a million
 rows faster than reading them through sqlite3 alone, which makes a Python object per
-value (figures: README, Performance). Elsewhere this process reads them.
+value (figures: docs/performance.md). Elsewhere this process reads them.
 """
 
 from __future__ import annotations

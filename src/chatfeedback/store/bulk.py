@@ -4,7 +4,7 @@ A batch maps table names to *columns*: column name -> a numpy array, a list, or 
 value that every row shares. A column that is left out is NULL (or its default). Nulls
 inside a column are ``None`` (lists, object arrays), ``NaT`` (datetime64 arrays) or NaN
 (float arrays); datetime64 values are UTC. Demo data (``chatfeedback demo``) is written
-this way (how fast: README, Performance).
+this way (how fast: docs/performance.md).
 """
 
 from __future__ import annotations
@@ -319,7 +319,7 @@ class _SQLiteWriter(_Writer):
     """SQLite through the driver's own executemany over whole columns.
 
     SQLAlchemy's executemany converts every value through Python-level type processors
-    and was several times slower here (the demo's target: README, Performance). Values are converted exactly as SQLAlchemy stores them (its DateTime text
+    and was several times slower here (the demo's target: docs/performance.md). Values are converted exactly as SQLAlchemy stores them (its DateTime text
     format, JSON text, 0/1), a column at a time, so the Store reads them back unchanged;
     a value every row shares is written into the statement once. The connection skips
     the fsync per commit (``synchronous=OFF``) and gets a larger page cache while

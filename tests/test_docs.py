@@ -1,0 +1,139 @@
+"""The documentation: the site builds with warnings as errors (``make docs``), every internal
+link of the README and of the pages resolves (anchors included, in the built HTML), and the
+generated reference pages list every command and every settings key."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+import tomllib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from chatfeedback.backends.registry import available_backends, backend_class
+from chatfeedback.config import SECTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+MKDOCS = Path(sys.executable).with_name("mkdocs")
+# [text](target) and ![alt](target), not inside code; reference definitions too.
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)|^\[[^\]]+\]:\s*(\S+)", re.MULTILINE)
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+CODE = re.compile(r"`[^`\n]*`")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built as ``make docs`` builds it (``mkdocs build --strict``)."""
+    out = tmp_path_factory.mktemp("site")
+    done = subprocess.run([str(MKDOCS), "build", "--strict", "--site-dir", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out
+
+
+def test_the_site_builds_with_warnings_as_errors(site: Path) -> None:
+    assert (site / "index.html").is_file()
+    assert (site / "reference" / "cli" / "index.html").is_file()
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.ids.update(v for k, v in attrs if k == "id" and v)
+
+
+def _ids(html: Path) -> set[str]:
+    parser = _Ids()
+    parser.feed(html.read_text(encoding="utf-8"))
+    return parser.ids
+
+
+def _built(site: Path, page: Path) -> Path:
+    """The HTML file MkDocs writes for ``page`` (docs/x.md -> x/index.html)."""
+    relative = page.relative_to(DOCS).with_suffix("")
+    if relative.name == "index":
+        return site / relative.parent / "index.html"
+    return site / relative / "index.html"
+
+
+def _links(markdown: str) -> list[str]:
+    text = CODE.sub("", FENCE.sub("", markdown))
+    return [a or b for a, b in LINK.findall(text)]
+
+
+def _sources() -> list[Path]:
+    return [ROOT / "README.md", ROOT / "CHANGELOG.md",
+            *sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.parts)]
+
+
+def test_every_internal_link_resolves(site: Path) -> None:
+    broken = []
+    checked = 0
+    for source in _sources():
+        for link in _links(source.read_text(encoding="utf-8")):
+            if re.match(r"[a-z][a-z0-9+.-]*:", link):
+                continue  # http(s), mailto: not ours to check here
+            path, _, anchor = link.partition("#")
+            target = (source.parent / path).resolve() if path else source
+            checked += 1
+            if not target.exists():
+                broken.append(f"{source.relative_to(ROOT)}: {link} (no such file)")
+                continue
+            if anchor:
+                if target.suffix != ".md" or DOCS not in target.parents:
+                    broken.append(f"{source.relative_to(ROOT)}: {link} (an anchor outside "
+                                  "the site's pages cannot be checked)")
+                elif anchor not in _ids(_built(site, target)):
+                    broken.append(f"{source.relative_to(ROOT)}: {link} (no such anchor)")
+    assert checked > 50
+    assert not broken, "\n".join(broken)
+
+
+def test_the_readme_links_into_the_docs() -> None:
+    links = _links((ROOT / "README.md").read_text(encoding="utf-8"))
+    pages = {(ROOT / link.partition("#")[0]).resolve() for link in links
+             if link.startswith("docs/")}
+    assert DOCS / "index.md" in pages and DOCS / "reference" / "cli.md" in pages
+
+
+def test_the_cli_reference_has_every_command(site: Path) -> None:
+    sys.path.insert(0, str(DOCS / "hooks"))
+    try:
+        from generated import commands
+    finally:
+        sys.path.remove(str(DOCS / "hooks"))
+    from chatfeedback.cli import main
+
+    ids = _ids(site / "reference" / "cli" / "index.html")
+    paths = [path for path, _ in commands(main)]
+    assert {"chatfeedback export", "chatfeedback db upgrade", "chatfeedback queue create"} \
+        <= set(paths)
+    missing = [p for p in paths if p.replace(" ", "-") not in ids]
+    assert not missing
+    html = (site / "reference" / "cli" / "index.html").read_text(encoding="utf-8")
+    assert "--hash-salt" in html  # the options come from the command itself
+
+
+def test_the_configuration_reference_has_every_key(site: Path) -> None:
+    html = (site / "reference" / "configuration" / "index.html").read_text(encoding="utf-8")
+    expected = {f"[{name}]" for name in SECTIONS} | {"[database]", "[[models]]"}
+    expected |= {f.name for section in SECTIONS.values() for f in dataclasses.fields(section)}
+    expected |= {key for name in available_backends() for key in backend_class(name).options}
+    missing = sorted(key for key in expected if f"<code>{key}</code>" not in html)
+    assert not missing
+
+
+def test_the_changelog_names_the_packages_version() -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert re.search(rf"^## \[{re.escape(version)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog,
+                     re.MULTILINE)
+    assert "## [Unreleased]" in changelog
