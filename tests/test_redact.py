@@ -36,6 +36,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "chatfeedback"
     ("IBAN DE89 3704 0044 0532 0130 00 AND more", "IBAN [IBAN] AND more", "IBAN"),
     ("to GB82WEST12345698765432", "to [IBAN]", "IBAN"),
     ("from 192.168.1.20:8080", "from [IP]:8080", "IP"),
+    ("it came from 10.0.0.7.", "it came from [IP].", "IP"),           # ends a sentence
     ("host 2001:db8::8a2e:370:7334 down", "host [IP] down", "IP"),
     ("loopback ::1 or fe80::1%eth0", "loopback [IP] or [IP]", "IP"),
     ("key sk-proj-AbCdEfGhIjKlMnOpQrStUvWx12", "key [KEY]", "KEY"),

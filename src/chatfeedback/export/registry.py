@@ -99,11 +99,18 @@ def write(spec: ExportFormat, store: Store, out: Any, filters: Filters = Filters
                    lambda scratch: spec.write(store, scratch, filters, progress))
 
 
+def export_file(store: Store, fmt: str, filters: Filters = Filters(),
+                privacy: Privacy | None = None) -> tuple[bytes, list[str]]:
+    """The whole export in ``fmt`` and its summary lines, as ``chatfeedback export --format
+    <fmt>`` writes them (the file, and what it prints on standard error)."""
+    spec = FORMATS[fmt]
+    out: IO[Any] = io.BytesIO() if spec.binary else io.StringIO(newline="")
+    lines = write(spec, store, out, filters, nothing, privacy)
+    value = out.getvalue()
+    return (value if isinstance(value, bytes) else value.encode("utf-8")), lines
+
+
 def export_bytes(store: Store, fmt: str, filters: Filters = Filters(),
                  privacy: Privacy | None = None) -> bytes:
     """The whole export in ``fmt``, as ``chatfeedback export --format <fmt>`` writes it."""
-    spec = FORMATS[fmt]
-    out: IO[Any] = io.BytesIO() if spec.binary else io.StringIO(newline="")
-    write(spec, store, out, filters, nothing, privacy)
-    value = out.getvalue()
-    return value if isinstance(value, bytes) else value.encode("utf-8")
+    return export_file(store, fmt, filters, privacy)[0]
