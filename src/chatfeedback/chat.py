@@ -6,7 +6,7 @@ import inspect
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +23,7 @@ SAVE_EVERY = 1.0      # seconds between saves of a streaming answer's partial te
 STALE_AFTER = 5.0     # a "streaming" answer not saved for this long lost its server
 COALESCE = 0.03       # seconds of tokens gathered into one UI update
 _TEXT, _END, _ERROR, _STOP = "text", "end", "error", "stop"  # what the pump thread queues
+LOGGED = ("complete", "stopped", "error")  # what an answer logged by an app may have ended as
 
 
 @dataclass(frozen=True)
@@ -183,14 +184,17 @@ class ChatService:
         self._backends: dict[str, Backend] = {}
 
     @classmethod
-    def open(cls, settings: Settings) -> ChatService:
+    def open(cls, settings: Settings,
+             backends: Mapping[str, Backend] | None = None) -> ChatService:
         """Check every model entry, open and migrate the database, recover answers that a
-        crash left streaming. Raises ConfigError or StoreError with a one-line message."""
-        backends = validate_models(settings)
+        crash left streaming. ``backends``: ready backends of some model entries (a Python
+        function's, see backends/python.py). Raises ConfigError or StoreError with a
+        one-line message."""
+        checked = validate_models(settings, backends)
         store = Store.open(settings.database_url)
         store.recover_interrupted(stale_after=STALE_AFTER)
         service = cls(settings, store)
-        service._backends.update(backends)
+        service._backends.update(checked)
         return service
 
     def backend(self, model_name: str | None, arm: Arm | None = None) -> Backend:
@@ -270,6 +274,37 @@ class ChatService:
         user = self.store.add_message(conversation.id, "user", prompt)
         answer = self._start_answer(conversation, user)
         return Turn(self.store.conversation(conversation.id), user, answer)
+
+    def log(self, conversation_id: str | None, prompt: str, answer: str, *,
+            model: str | None, owner: str | None = None, meta: dict[str, Any] | None = None,
+            status: str = "complete", shown: bool = True, **generation: Any) -> Turn:
+        """Record a turn answered elsewhere (an app's own model, see api.py): the prompt and
+        its finished answer, in a new conversation (``conversation_id`` None, with ``meta``)
+        or after the last turn of the conversation (``owner``'s, when given). The answer's
+        context is kept by the Store's rule, as for an answer streamed here; ``generation``
+        takes the answer's metadata (system_prompt, trace_id, latency_ms, tokens...).
+        ``shown``: a person saw the answer (exposure, as the chat counts what it draws)."""
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise FeedbackError("an empty prompt is not logged")
+        if not isinstance(answer, str):
+            raise FeedbackError(f"the answer must be text, got {type(answer).__name__}")
+        if status not in LOGGED:
+            raise FeedbackError(f"a logged answer's status is one of {', '.join(LOGGED)}, "
+                                f"got {status!r}")
+        if conversation_id is None:
+            conversation = self.store.create_conversation(
+                owner=owner, model=model, source="api", meta=meta,
+                training_consent=self.settings.feedback.training_consent_default)
+        else:
+            conversation = self.store.conversation(
+                conversation_id, **({} if owner is None else {"owner": owner}))
+        user = self.store.add_message(conversation.id, "user", prompt)
+        reply = self.store.add_message(conversation.id, "assistant", answer, parent_id=user.id,
+                                       status=status, model=model, **generation)
+        if shown:
+            self.store.mark_shown([reply.id])
+            reply = self.store.message(reply.id)
+        return Turn(self.store.conversation(conversation.id), user, reply)
 
     def regenerate(self, answer_id: str) -> Message:
         """A new version of an answer (same prompt); it becomes the selected version."""

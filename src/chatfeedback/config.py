@@ -167,6 +167,20 @@ def load_settings(config_file: str | os.PathLike[str] | None = None,
                    source=str(path.resolve()) if path else None)
 
 
+def with_feedback(settings: Settings, where: str, *, scale: str | None = None,
+                  mode: str | None = None, comment: bool | None = None) -> Settings:
+    """``settings`` with ``[feedback]`` keys given in code (the Python API, the drop-in
+    chat), checked as the settings file's are; None keeps the key as it is. ``where`` names
+    the caller in the error."""
+    given = {k: v for k, v in {"scale": scale, "mode": mode, "comment": comment}.items()
+             if v is not None}
+    fb = settings.feedback
+    return replace(settings, feedback=replace(
+        fb, scale=_choice(given, "scale", SCALES, where, fb.scale),
+        mode=_choice(given, "mode", MODES, where, fb.mode),
+        comment=_typed(given, "comment", bool, where, "feedback.", fb.comment)))
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
@@ -42,6 +43,10 @@ def build_backend(model: ModelConfig) -> Backend:
             from None
 
 
-def validate_models(settings: Settings) -> dict[str, Backend]:
-    """Build every configured model once, so that a bad entry fails before start-up."""
-    return {model.name: build_backend(model) for model in settings.models}
+def validate_models(settings: Settings,
+                    given: Mapping[str, Backend] | None = None) -> dict[str, Backend]:
+    """Build every configured model once, so that a bad entry fails before start-up; a
+    model in ``given`` (e.g. a Python function's, see python.py) has its backend already."""
+    given = given or {}
+    return {model.name: given[model.name] if model.name in given else build_backend(model)
+            for model in settings.models}
