@@ -11,11 +11,13 @@ import sys
 import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from chatfeedback.backends.registry import available_backends, backend_class
 from chatfeedback.config import SECTIONS
+from chatfeedback.outbox.base import SinkSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -74,6 +76,38 @@ def _sources() -> list[Path]:
             *sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.parts)]
 
 
+class _Remote(HTMLParser):
+    """Every address a page makes the browser fetch by itself (stylesheets, scripts, images,
+    fonts, frames), not the links a reader may click."""
+
+    FETCHED: ClassVar[dict[str, str]] = {"link": "href", "script": "src", "img": "src", "iframe": "src", "source": "src"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.remote: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = self.FETCHED.get(tag)
+        values = dict(attrs)
+        if tag == "link" and values.get("rel") in ("canonical", "alternate"):
+            return
+        if attr and re.match(r"(https?:)?//", values.get(attr) or ""):
+            self.remote.add(f"<{tag} {attr}={values[attr]}>")
+
+
+def test_the_site_fetches_nothing_from_the_internet(site: Path) -> None:
+    """No Google fonts, CDN scripts or remote images: the site works offline and tells no
+    third party who reads it."""
+    parser = _Remote()
+    for page in site.rglob("*.html"):
+        parser.feed(page.read_text(encoding="utf-8"))
+    for sheet in site.rglob("*.css"):
+        parser.remote |= set(re.findall(r"@import\s+url\([\"']?https?://[^)]+\)|"
+                                        r"url\([\"']?https?://[^)]+\)",
+                                        sheet.read_text(encoding="utf-8")))
+    assert not parser.remote
+
+
 def test_every_internal_link_resolves(site: Path) -> None:
     broken = []
     checked = 0
@@ -127,6 +161,7 @@ def test_the_configuration_reference_has_every_key(site: Path) -> None:
     expected = {f"[{name}]" for name in SECTIONS} | {"[database]", "[[models]]"}
     expected |= {f.name for section in SECTIONS.values() for f in dataclasses.fields(section)}
     expected |= {key for name in available_backends() for key in backend_class(name).options}
+    expected |= {"[[sinks]]"} | {f.name for f in dataclasses.fields(SinkSettings)} - {"options"}
     missing = sorted(key for key in expected if f"<code>{key}</code>" not in html)
     assert not missing
 

@@ -87,7 +87,7 @@ def _cell(text: str) -> str:
 def config_reference() -> str:
     from chatfeedback.backends.registry import available_backends, backend_class
     from chatfeedback.config import SECTIONS
-    from chatfeedback.scaffold import DATABASE_HELP, template, toml_value
+    from chatfeedback.scaffold import DATABASE_HELP, template
 
     out = ["## `[database]`", "", "| key | type | default | what it does |",
            "| --- | --- | --- | --- |",
@@ -112,16 +112,45 @@ def config_reference() -> str:
             kinds = [k for k in given if not (k is int and float in given)]  # int is a number
             out.append(f"| `{key}` | {' or '.join(_type(k) for k in kinds)} "
                        f"| {'yes' if key in required else 'no'} |")
+    out += _sinks()
     out += ["", "## The file `chatfeedback init` writes", "",
             ("Every section and key above, commented out at its default, with model, review "
              "and experiment entries to uncomment:"), "", "```toml", template().rstrip(), "```"]
     return "\n".join(out)
 
 
+def _sinks() -> list[str]:
+    """``[[sinks]]``: the keys every sink has (SinkSettings' fields); the other keys of an
+    entry belong to its kind."""
+    try:
+        from chatfeedback.outbox.base import KINDS, SinkSettings
+    except ImportError:  # a version without the outbox
+        return []
+    hints = typing.get_type_hints(SinkSettings)
+    out = ["", "## `[[sinks]]`", "",
+           (f"Where rating events are delivered (kinds: {', '.join(f'`{k}`' for k in KINDS)})."
+            " Every entry has these keys; any other key belongs to its kind:"), "",
+           "| key | type | default | what it does |", "| --- | --- | --- | --- |"]
+    for f in dataclasses.fields(SinkSettings):
+        if f.name == "options":
+            continue
+        default = ("required" if f.default is dataclasses.MISSING else
+                   "none" if f.default is None else f"`{toml_value(f.default)}`")
+        out.append(f"| `{f.name}` | {_type(hints[f.name])} | {default} "
+                   f"| {_cell(f.metadata.get('help', ''))} |")
+    return out
+
+
 def _default_url() -> str:
     from chatfeedback.config import DEFAULT_DATABASE_URL
 
     return DEFAULT_DATABASE_URL
+
+
+def toml_value(value: Any) -> str:
+    from chatfeedback.scaffold import toml_value as written
+
+    return written(value)
 
 
 GENERATORS = {CLI_MARKER: cli_reference, CLI_SUMMARY_MARKER: cli_summary,
