@@ -42,7 +42,7 @@ system-deps:
 	fi
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks harness examples
+	$(VENV)/bin/ruff check src tests benchmarks harness examples docs
 	$(VENV)/bin/mypy
 
 # The documentation site (docs/, mkdocs.yml) into site/; a warning is an error.
