@@ -138,6 +138,24 @@ def test_the_readme_links_into_the_docs() -> None:
     assert DOCS / "index.md" in pages and DOCS / "reference" / "cli.md" in pages
 
 
+def _nav(entries: list) -> list[str]:
+    pages: list[str] = []
+    for entry in entries:
+        value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+        pages += _nav(value) if isinstance(value, list) else [value]
+    return pages
+
+
+def test_the_home_page_lists_every_page_of_the_navigation() -> None:
+    """docs/index.md's table of pages (with a line on each) misses none of mkdocs.yml's."""
+    import yaml
+
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    linked = set(_links((DOCS / "index.md").read_text(encoding="utf-8")))
+    missing = [page for page in _nav(nav) if page != "index.md" and page not in linked]
+    assert not missing, f"add them to docs/index.md's table: {missing}"
+
+
 def test_the_cli_reference_has_every_command(site: Path) -> None:
     sys.path.insert(0, str(DOCS / "hooks"))
     try:
