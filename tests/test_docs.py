@@ -190,3 +190,48 @@ def test_the_changelog_names_the_packages_version() -> None:
     assert re.search(rf"^## \[{re.escape(version)}\] - \d{{4}}-\d{{2}}-\d{{2}}$", changelog,
                      re.MULTILINE)
     assert "## [Unreleased]" in changelog
+
+
+TOML = re.compile(r"^```toml\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def _settings_examples() -> list[tuple[str, str]]:
+    """Every ```toml block of the pages that is a chatfeedback settings file (not a
+    pyproject.toml or a Streamlit secrets file), with the page it is on."""
+    found = []
+    for page in sorted(DOCS.rglob("*.md")):
+        for block in TOML.findall(page.read_text(encoding="utf-8")):
+            if not set(tomllib.loads(block)) & {"project", "auth"}:
+                found.append((str(page.relative_to(ROOT)), block))
+    return found
+
+
+def test_every_settings_example_in_the_docs_is_accepted(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each settings example is read by load_settings and its models built, as
+    ``chatfeedback config check`` does: a renamed or removed key fails here. An example that
+    names models it does not define (an [arena] or [[experiments]] snippet) gets echo
+    entries of those names; environment variables it names get a value."""
+    from chatfeedback.backends.registry import build_backend
+    from chatfeedback.config import load_settings
+
+    examples = _settings_examples()
+    assert len(examples) >= 8
+    for page, block in examples:
+        data = tomllib.loads(block)
+        defined = {m["name"] for m in data.get("models", [])}
+        named = set(data.get("arena", {}).get("models", ()))
+        named |= {arm["model"] for e in data.get("experiments", []) for arm in e["arms"]}
+        stubs = "".join(f'\n[[models]]\nname = "{name}"\nbackend = "echo"\n'
+                        for name in sorted(named - defined))
+        path = tmp_path / "example.toml"
+        path.write_text(block + stubs, encoding="utf-8")
+        for name in re.findall(r'_env = "([A-Z_]+)"', block):
+            monkeypatch.setenv(name, "x")
+        try:
+            settings = load_settings(path, environ={})
+            for model in settings.models:
+                if model.backend != "python":  # imports the reader's own module: not here
+                    build_backend(model)
+        except Exception as exc:  # noqa: BLE001 - the page and the reason, for the reader
+            raise AssertionError(f"{page}: {exc}\n{block}") from None
