@@ -235,3 +235,19 @@ def test_every_settings_example_in_the_docs_is_accepted(tmp_path: Path,
                     build_backend(model)
         except Exception as exc:  # noqa: BLE001 - the page and the reason, for the reader
             raise AssertionError(f"{page}: {exc}\n{block}") from None
+
+
+def test_the_blocks_benchmarks_write_are_on_the_performance_page() -> None:
+    """``--write-docs`` of a benchmark fills its ``<!-- name:start -->`` block in
+    docs/performance.md: the block is there to fill, once."""
+    page = (DOCS / "performance.md").read_text(encoding="utf-8")
+    writers = [p for p in (ROOT / "benchmarks").glob("*.py") if ":start -->" in p.read_text()]
+    assert len(writers) >= 2
+    for script in writers:
+        text = script.read_text(encoding="utf-8")
+        assert 'ROOT / "docs" / "performance.md"' in text, script.name
+        pairs = re.findall(r'"(<!-- [\w-]+:start -->)", "(<!-- [\w-]+:end -->)"', text)
+        assert pairs, script.name
+        for start, end in pairs:
+            assert page.count(start) == page.count(end) == 1, (script.name, start)
+            assert page.index(start) < page.index(end)
