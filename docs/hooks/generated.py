@@ -56,7 +56,7 @@ def cli_summary(page: str = "reference/cli.md") -> str:
     for path, ctx in _found()[1:]:
         if isinstance(ctx.command, click.Group):
             continue
-        summary = _cell(ctx.command.get_short_help_str(limit=WIDTH))
+        summary = _cell(ctx.command.get_short_help_str(limit=300))
         out.append(f"| [`{path}`]({page}#{_anchor(path)}) | {summary} |")
     return "\n".join(out)
 
