@@ -22,12 +22,12 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable
-from typing import IO, Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import IO, TYPE_CHECKING, Any
 
 from ..redact import Redactor
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TEXT = frozenset({"prompt", "response", "comment", "system_prompt", "content", "completion",
                   "chosen", "rejected", "messages", "conversation_a", "conversation_b",
@@ -116,6 +116,9 @@ def _csv(privacy: Privacy, source: IO[str], out: IO[str]) -> None:
 
 def _parquet(privacy: Privacy, source: str, out: Any) -> None:
     """Parquet batch by batch, in the same schema; only text and rater columns change."""
+    import pyarrow as pa  # here: a text export needs no pyarrow
+    import pyarrow.parquet as pq
+
     data = pq.ParquetFile(source)
     schema = data.schema_arrow
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
@@ -128,6 +131,8 @@ def _parquet(privacy: Privacy, source: str, out: Any) -> None:
 
 
 def _column(privacy: Privacy, name: str, column: pa.Array) -> pa.Array:
+    import pyarrow as pa
+
     if name not in TEXT and name not in RATERS:
         return column
     return pa.array([privacy.value(name, v) for v in column.to_pylist()], type=column.type)

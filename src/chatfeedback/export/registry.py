@@ -13,7 +13,6 @@ from ..progress import Progress, counted, nothing
 from ..review import Review
 from ..store import Filters, Store
 from .analysis import answer_row, write_csv, write_jsonl
-from .parquet import export_parquet
 from .private import Privacy, rewrite
 from .training import write_training
 
@@ -46,6 +45,12 @@ def _answers(writer: Callable[..., int]) -> Writer:
         store.count_rated(filters) if progress else None, every=500), out))
 
 
+def _parquet(store: Store, out: Any, filters: Filters, progress: Progress) -> list[str]:
+    from .parquet import export_parquet  # pyarrow: loaded for a Parquet export only
+
+    return _rows(export_parquet(store, out, filters, progress=progress))
+
+
 def _training(fmt: str) -> Writer:
     return lambda store, out, filters, progress: write_training(
         store, fmt, out, filters, progress=progress).lines()
@@ -64,8 +69,7 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
                  _answers(write_csv)),
     ExportFormat("parquet", "Rated answers (Parquet)", "ratings", "parquet",
                  "application/vnd.apache.parquet",
-                 lambda store, out, filters, progress: _rows(
-                     export_parquet(store, out, filters, progress=progress)),
+                 lambda store, out, filters, progress: _parquet(store, out, filters, progress),
                  binary=True),
     ExportFormat("kto", "KTO: rated answers, for TRL's KTOTrainer", "kto", "jsonl", JSONL,
                  _training("kto"), unit="ratings"),
