@@ -104,7 +104,7 @@ def test_run_turns_off_streamlits_full_collection_after_each_run(tmp_path, monke
     def execve(path, command, env):
         seen["command"] = command
         raise SystemExit(0)
-    monkeypatch.setattr("chatfeedback.cli.os.execve", execve)
+    monkeypatch.setattr("chatfeedback.cli_run.os.execve", execve)
     result = run("run", "--port", str(free_port()), "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.exit_code == 0, result.output
     command = seen["command"]

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from chatfeedback.cli import check_sign_in, main, secrets_files
+from chatfeedback.cli import main
+from chatfeedback.cli_run import check_sign_in, secrets_files
 from chatfeedback.config import load_settings
 
 

@@ -6,7 +6,6 @@ import json
 
 import click
 
-from .arena import leaderboard
 from .cli import CONTEXT, config_option, db_option, open_store
 
 
@@ -32,6 +31,8 @@ def arena(as_json: bool, bootstrap: int, seed: int, config: str | None, db: str 
         chatfeedback arena
         chatfeedback arena --json | jq '.models[0]'
     """
+    from .arena import leaderboard
+
     board = leaderboard(open_store(config, db), bootstrap=bootstrap, seed=seed)
     if as_json:
         click.echo(json.dumps(board, ensure_ascii=False))

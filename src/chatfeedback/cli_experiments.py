@@ -7,7 +7,6 @@ import json
 
 import click
 
-from . import report as reports
 from .cli import CONTEXT, config_option, db_option, open_database
 from .config import load_settings
 from .store import experiments as log
@@ -121,6 +120,8 @@ def report(name: str, metric: str, detect: float, as_json: bool, config: str | N
     """
     settings = load_settings(config, db)
     store = open_database(settings.database_url)
+    from . import report as reports  # scipy, for the sample-ratio check: only here
+
     result = reports.build(settings, store, name, metric, detect=detect / 100)
     if as_json:
         click.echo(json.dumps(result.as_json()))

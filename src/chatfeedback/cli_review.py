@@ -7,7 +7,7 @@ from datetime import date
 
 import click
 
-from .cli import CONTEXT, Fail, _open_output, config_option, db_option, open_database
+from .cli import CONTEXT, Fail, config_option, db_option, open_database, open_output
 from .config import load_settings
 from .export.analysis import write_jsonl
 from .review import EXPORT_FORMATS, QueueFilter, Review
@@ -150,7 +150,7 @@ def export_queue(name: str, fmt: str, output: str, config: str | None, db: str |
     """
     review = open_review(config, db)
     q = review.queue(name)
-    with _open_output(output) as out:
+    with open_output(output) as out:
         count = write_jsonl(review.export_rows(fmt, q), out)
     click.echo(f"exported {count} rows", err=True)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import click
 
 from .cli import CONTEXT, config_option, db_option
-from .scaffold import check, write_template
 
 
 @click.command(context_settings=CONTEXT)
@@ -19,6 +18,8 @@ def init() -> None:
     Example:
         chatfeedback init && chatfeedback config check && chatfeedback run
     """
+    from .scaffold import write_template
+
     path = write_template()
     click.echo(f"wrote {path}: uncomment a [[models]] entry for a real model, then "
                "`chatfeedback config check` and `chatfeedback run`")
@@ -47,4 +48,6 @@ def config_check(config: str | None, db: str | None) -> None:
         chatfeedback config check
         chatfeedback config check --config staging.toml --db postgresql+psycopg://db/feedback
     """
+    from .scaffold import check
+
     click.echo(check(config, db), nl=False)
