@@ -1,0 +1,95 @@
+"""A real HTTP server on 127.0.0.1 that records every request it receives and answers with
+a status the test sets: the receiving end of a sink (an OTLP collector's /v1/logs, the
+Langfuse API, a webhook endpoint).
+
+    with Receiver() as receiver:
+        ... send to receiver.url ...
+        request = receiver.wait_for(1)[0]      # waits with a generous ceiling
+        receiver.status = 500                  # every later request fails
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Receiver:
+    def __init__(self, status: int = 200, reply: dict[str, Any] | None = None) -> None:
+        self.status = status
+        self.reply = reply or {}  # the JSON body of a 2xx answer
+        self.requests: list[Request] = []
+        self._arrived = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Request]:
+        """The first ``count`` requests, once they arrived (AssertionError after
+        ``timeout`` seconds)."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(self.requests)} of {count} requests arrived "
+                                         f"in {timeout:g} s")
+                self._arrived.wait(left)
+            return self.requests[:count]
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _record(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = Request(self.command, self.path,
+                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                status = receiver.status
+                payload = json.dumps(receiver.reply if status < 300
+                                     else {"message": "failed"}).encode()
+                with receiver._arrived:
+                    receiver.requests.append(request)
+                    receiver._arrived.notify_all()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _record
+
+        return Handler

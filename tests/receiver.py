@@ -1,0 +1,5 @@
+"""The tests' name for :mod:`harness.receiver`."""
+
+from harness.receiver import Receiver, Request
+
+__all__ = ["Receiver", "Request"]
