@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +35,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from ..errors import ConfigError
 from .base import DeliveryError, Event, SinkSettings
-from .scoring import DEFAULT_NAME, evaluation, trace_context
+from .scoring import DEFAULT_NAME, evaluation, event_time, trace_context
 
 EVENT_NAME = "gen_ai.evaluation.result"
 LOGS_PATH = "/v1/logs"
@@ -180,11 +179,8 @@ def _context(trace_id: str | None) -> Any:
 
 
 def _nanoseconds(at: str) -> int | None:
-    """The event's time in nanoseconds since the epoch (a naive time is UTC)."""
-    try:
-        when = datetime.fromisoformat(at)
-    except (TypeError, ValueError):
+    """The event's time in nanoseconds since the epoch."""
+    when = event_time(at)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return int(when.timestamp()) * 10**9 + when.microsecond * 1000

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .. import scales
 from .base import Event
@@ -62,3 +63,12 @@ def trace_context(trace_id: str | None) -> tuple[str, str | None] | None:
     if _HEX32.fullmatch(text) and int(text, 16):
         return text, None
     return None
+
+
+def event_time(at: str) -> datetime | None:
+    """The event's ISO 8601 time, timezone-aware (a naive time is UTC); None if unreadable."""
+    try:
+        when = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

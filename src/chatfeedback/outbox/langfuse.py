@@ -1,0 +1,148 @@
+"""The ``langfuse`` sink: each event as a Langfuse score, through the official ``langfuse``
+SDK's API client (``POST /api/public/scores``).
+
+- The event id is the score id and the event's time its timestamp, so a retried delivery
+  updates the same score instead of adding one (Langfuse: "to update an existing score,
+  send it again with the same id and timestamp").
+- The score attaches to the answer's trace: its external trace id when it has one (a W3C
+  traceparent's or a 32-hex trace id as it is; any other id, e.g. an ``x-request-id``,
+  through the SDK's ``Langfuse.create_trace_id(seed=id)``), else
+  ``Langfuse.create_trace_id(seed=<the answer's message id>)``. An app that traces its
+  calls with the same seed finds the rating on its trace; the message and conversation
+  ids, the rater, action, model and tags go in the score's metadata either way.
+- thumbs are BOOLEAN scores (1 up, 0 down), faces, stars and review numbers NUMERIC, a
+  vote or a choice criterion CATEGORICAL (its label); the comment is the score's comment.
+  A cleared rating has no value, and Langfuse no score without one: it is acknowledged
+  without a request (the earlier score stays).
+
+The SDK's ``Langfuse.create_score`` queues scores for a background thread that logs and
+drops a failed batch; the sink calls the same API client synchronously instead, so that a
+refused connection, a timeout, an error status or a rejected score (HTTP 207) is a
+DeliveryError and the outbox retries it. No other Langfuse service (tracing, media, prompt
+cache) is started, so nothing is sent anywhere but ``url``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from langfuse import Langfuse
+from langfuse.api import LangfuseAPI
+from langfuse.api.core import ApiError
+from langfuse.api.scores.types.create_score_batch_results import CreateScoreBatchResults
+
+from ..errors import ConfigError
+from .base import DeliveryError, Event, SinkSettings, env_value
+from .scoring import DEFAULT_NAME, evaluation, event_time, trace_context
+
+OPTIONS: dict[str, type] = {"public_key_env": str, "score_name": str, "environment": str}
+
+
+class LangfuseSink:
+    """``[[sinks]] kind = "langfuse"``: ``url`` is the Langfuse host; ``secret_env`` and
+    ``public_key_env`` name the variables holding the project's secret and public keys."""
+
+    def __init__(self, settings: SinkSettings) -> None:
+        self.name = settings.name
+        options = check_options(settings.options)
+        if settings.secret_env is None or "public_key_env" not in options:
+            raise ConfigError("a langfuse sink needs secret_env and public_key_env (the "
+                              "NAMES of the variables holding the project's secret and "
+                              "public keys)")
+        public_key = env_value(options["public_key_env"], f"sink '{self.name}'",
+                               "public_key_env")
+        secret_key = settings.secret()
+        self.url = settings.url.rstrip("/")
+        self.score_name: str = options.get("score_name", DEFAULT_NAME)
+        self.environment: str | None = options.get("environment")
+        self._http = httpx.Client(timeout=settings.timeout)
+        self._api = LangfuseAPI(base_url=self.url, username=public_key, password=secret_key,
+                                x_langfuse_sdk_name="python", x_langfuse_public_key=public_key,
+                                x_langfuse_sdk_version=_sdk_version(),
+                                httpx_client=self._http, timeout=settings.timeout)
+
+    def send(self, event: Event) -> None:
+        score = score_of(event, self.score_name, self.environment)
+        if score is None:
+            return  # a clear: nothing to score
+        try:
+            # The outbox retries with backoff; the SDK's own retries would only hide time.
+            response = self._api.scores.create(request=[score],  # type: ignore[list-item]
+                                               request_options={"max_retries": 0})
+        except ApiError as exc:
+            raise DeliveryError(f"sink '{self.name}': Langfuse at {self.url} answered "
+                                f"{exc.status_code}: {_short(exc.body)}") from None
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"sink '{self.name}': Langfuse at {self.url} could not be "
+                                f"reached ({type(exc).__name__}: {exc})") from None
+        except ValueError as exc:  # a 2xx answer that is not the API's JSON
+            raise DeliveryError(f"sink '{self.name}': Langfuse at {self.url} sent an "
+                                f"unreadable answer ({exc})") from None
+        if isinstance(response, CreateScoreBatchResults) and response.rejected:
+            errors = "; ".join(e.message for e in response.errors) or "no reason given"
+            raise DeliveryError(f"sink '{self.name}': Langfuse rejected the score ({errors})")
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def score_of(event: Event, name: str = DEFAULT_NAME,
+             environment: str | None = None) -> dict[str, Any] | None:
+    """The score body (the API's field names) for ``event``; None for a clear."""
+    result = evaluation(event, name)
+    if result.value is None and result.label is None:
+        return None
+    if event.scale == "thumbs" and result.value is not None:
+        value: float | str = result.value
+        data_type = "BOOLEAN"
+    elif event.action == "vote" or result.value is None:
+        value, data_type = result.label or "", "CATEGORICAL"
+    else:
+        value, data_type = result.value, "NUMERIC"
+    metadata = {"message_id": event.message_id, "conversation_id": event.conversation_id,
+                "rater": event.actor, "action": event.action, "scale": event.scale,
+                "model": event.model, "tags": list(event.tags), "trace_id": event.trace_id,
+                "label": result.label}
+    score = {"id": event.id, "traceId": trace_id(event), "name": result.name, "value": value,
+             "dataType": data_type, "comment": event.comment or None,
+             "timestamp": _timestamp(event.at), "environment": environment,
+             "metadata": {k: v for k, v in metadata.items() if v not in (None, [])}}
+    return {k: v for k, v in score.items() if v is not None}
+
+
+def trace_id(event: Event) -> str | None:
+    """The Langfuse trace the score attaches to (see the module docstring)."""
+    found = trace_context(event.trace_id)
+    if found is not None:
+        return found[0]
+    seed = event.trace_id or event.message_id or event.conversation_id
+    return None if seed is None else Langfuse.create_trace_id(seed=seed)
+
+
+def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in options.items():
+        if key not in OPTIONS:
+            raise ConfigError(f"unknown key '{key}' for kind 'langfuse' (known: "
+                              f"{', '.join(OPTIONS)})")
+        if not isinstance(value, OPTIONS[key]) or not value:
+            raise ConfigError(f"'{key}' must be a non-empty {OPTIONS[key].__name__}, "
+                              f"got {value!r}")
+    return dict(options)
+
+
+def _timestamp(at: str) -> str:
+    """The event's time as ISO 8601 with an offset (the API refuses a naive time)."""
+    when = event_time(at)
+    return at if when is None else when.isoformat()
+
+
+def _short(body: object, limit: int = 200) -> str:
+    text = " ".join(str(body).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _sdk_version() -> str:
+    from importlib.metadata import version
+    return version("langfuse")
