@@ -13,12 +13,15 @@ import base64
 import hashlib
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("langfuse", reason="the 'sinks' extra is not installed")
 
+from chatfeedback.config import load_settings  # noqa: E402
 from chatfeedback.errors import ConfigError  # noqa: E402
+from chatfeedback.outbox import registry  # noqa: E402
 from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings  # noqa: E402
 from chatfeedback.outbox.langfuse import LangfuseSink  # noqa: E402
 
@@ -165,3 +168,20 @@ def test_keys_come_from_the_variables_named(keys: None,
     monkeypatch.setenv("LF_PUBLIC", "pk")
     with pytest.raises(ConfigError, match="unknown key 'host' for kind 'langfuse'"):
         sink("http://127.0.0.1:1", host="x")
+
+
+def test_built_from_the_settings_file(keys: None, tmp_path: Path) -> None:
+    with Receiver(status=202, reply=ACCEPTED) as receiver:
+        path = tmp_path / "chatfeedback.toml"
+        path.write_text(f'[[sinks]]\nname = "lf"\nkind = "langfuse"\nurl = "{receiver.url}"\n'
+                        'secret_env = "LF_SECRET"\npublic_key_env = "LF_PUBLIC"\n'
+                        'score_name = "thumbs"\n', encoding="utf-8")
+        [settings] = load_settings(path, environ={}).sinks
+        langfuse = registry.build(settings)
+        try:
+            assert isinstance(langfuse, LangfuseSink)
+            langfuse.send(event())
+        finally:
+            langfuse.close()
+        [sent] = receiver.wait_for(1)
+    assert sent.json()[0]["name"] == "thumbs"

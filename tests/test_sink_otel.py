@@ -3,6 +3,10 @@ request with ``opentelemetry-proto`` (ExportLogsServiceRequest), as a collector 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the 'sinks' extra is not installed")
@@ -11,7 +15,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (  # noqa: E4
     ExportLogsServiceRequest,
 )
 
+from chatfeedback.config import load_settings  # noqa: E402
 from chatfeedback.errors import ConfigError  # noqa: E402
+from chatfeedback.outbox import registry  # noqa: E402
 from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings  # noqa: E402
 from chatfeedback.outbox.otel import OtelSink, logs_endpoint  # noqa: E402
 
@@ -194,3 +200,29 @@ def test_the_logs_endpoint() -> None:
         "https://otel.example.org/otlp/v1/logs"
     assert logs_endpoint("https://otel.example.org/otlp") == \
         "https://otel.example.org/otlp/v1/logs"
+
+
+def test_built_from_the_settings_file(tmp_path: Path) -> None:
+    with Receiver() as receiver:
+        path = tmp_path / "chatfeedback.toml"
+        path.write_text(f'[[sinks]]\nname = "collector"\nkind = "otel"\nurl = "{receiver.url}"\n'
+                        'evaluation_name = "thumbs"\n', encoding="utf-8")
+        [settings] = load_settings(path, environ={}).sinks
+        otel = registry.build(settings)
+        try:
+            assert isinstance(otel, OtelSink) and otel.name == "collector"
+            otel.send(event())
+        finally:
+            otel.close()
+        [sent] = receiver.wait_for(1)
+    assert values(decode(sent.body)[1])["gen_ai.evaluation.name"] == "thumbs"
+
+
+def test_no_sink_sdk_is_imported_unless_such_a_sink_is_configured() -> None:
+    """The CLI, the settings and the registry load neither OpenTelemetry nor Langfuse."""
+    code = ("import sys, chatfeedback.cli, chatfeedback.config, chatfeedback.outbox.registry\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'opentelemetry', "
+            "'langfuse'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

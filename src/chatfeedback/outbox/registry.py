@@ -23,7 +23,8 @@ def build(settings: SinkSettings) -> Sink:
         module = import_module(module_name)
     except ImportError as exc:
         raise ConfigError(f"{settings.label}: kind '{settings.kind}' cannot be loaded "
-                          f"({exc}); install chatfeedback's '{settings.kind}' extra") from None
+                          f"({exc}); install the 'sinks' extra: "
+                          "pip install 'chatfeedback[sinks]'") from None
     try:
         sink: Sink = getattr(module, class_name)(settings)
     except ConfigError as exc:
