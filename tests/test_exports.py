@@ -54,7 +54,8 @@ def hand_built(store: Store) -> dict[str, str]:
     ids["hello"] = answer(a, hi, "Hello!", "m1", 4, system_prompt=SYSTEM)
     capital = store.add_message(a, "user", "Capital of France?", created_at=_at(5)).id
     ids["lyon"] = answer(a, capital, "Lyon", "m1", 6, system_prompt=SYSTEM)
-    ids["paris"] = answer(a, capital, "Paris", "m1", 7, system_prompt=SYSTEM)
+    ids["paris"] = answer(a, capital, "Paris", "m1", 7, system_prompt=SYSTEM,
+                          trace_id="req_paris")
     thanks = store.add_message(a, "user", "Thanks", created_at=_at(8)).id
     answer(a, thanks, "You're welcome", "m1", 9, system_prompt=SYSTEM)
     poem = store.add_message(b, "user", "Poem?", created_at=_at(10)).id
@@ -200,6 +201,8 @@ def test_parquet_has_typed_columns(store, hand_built, db_url, tmp_path):
         assert json.loads(got["settings"]) == want["settings"]
         assert got["rated_at"].isoformat() == want["rated_at"]
         assert got["created_at"] == datetime.fromisoformat(want["created_at"])
+        assert got["trace_id"] == want["trace_id"]
+    assert [r["trace_id"] for r in rows if r["trace_id"]] == ["req_paris"]  # the answer's
 
 
 def test_parquet_is_the_same_whatever_the_batch_size(store, hand_built, tmp_path):

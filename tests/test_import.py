@@ -72,6 +72,12 @@ def test_store_import_leading_greeting_and_bad_order(store):
      "'metadata' must be an object, got a string"),
     (line(chat("q", "a") + [{"role": "assistant", "content": "b"}]),
      "message 3: two assistant messages in a row"),
+    (line([{"role": "user", "content": "q", "trace_id": "t1"}]),
+     "message 1: only assistant messages can carry a trace_id"),
+    (line(chat("q", "a"), trace_id=7), "'trace_id' must be a non-empty string of at most 200 "
+                                       "characters, got a number"),
+    (line(chat("q", "a"), trace_id="x" * 201), "'trace_id' must be a non-empty string"),
+    (line(chat("q"), trace_id="t1"), "'trace_id' belongs to an answer, and the line has none"),
 ])
 def test_parse_line_rejects_with_a_reason(text, reason):
     with pytest.raises(LineError, match=reason.replace("(", r"\(")):
@@ -174,3 +180,21 @@ def test_cli_import_writes_one_transaction_and_one_bulk_insert_per_conversation(
     assert result.exit_code == 0 and len(result.stdout.split()) == 300
     assert inserts == [20] * 300
     assert len(commits) == 300
+
+
+def test_cli_imports_trace_ids(tmp_path, db_url):
+    """An answer's ``trace_id``, or the line's for its last answer, is stored with it."""
+    path = tmp_path / "traced.jsonl"
+    first = chat("q1", "a1", "q2", "a2")
+    first[1]["trace_id"] = "4bf92f3577b34da6a3ce929d0e0e4736"
+    path.write_text("\n".join([
+        line(first, trace_id="req_line"),
+        line(chat("q", "a"), trace_id=" req_only "),
+        line(chat("q", "a")),
+    ]) + "\n", encoding="utf-8")
+    result = run("import", str(path), "--db", db_url)
+    assert result.exit_code == 0, result.output
+    store = Store.open(db_url)
+    traced = [[m.trace_id for m in store.messages(i)] for i in result.stdout.split()]
+    assert traced == [[None, "4bf92f3577b34da6a3ce929d0e0e4736", None, "req_line"],
+                      [None, "req_only"], [None, None]]

@@ -442,6 +442,8 @@ BASE = '[[models]]\nname = "m"\nbackend = "openai"\nbase_url = "http://h/v1"\nmo
     (BASE + 'timeout = 0\n', "model 'm': 'timeout' must be positive, got 0"),
     (BASE + 'headers = { X = 1 }\n', "model 'm': 'headers' must map header names to strings"),
     (BASE + 'api_key = "sk-inline"\n', "model 'm': 'api_key' is not accepted"),
+    (BASE + 'trace_header = "x request id"\n',
+     "model 'm': 'trace_header' must be a response header name such as \"x-request-id\""),
 ])
 def test_bad_model_entries_fail_at_start(make_service, monkeypatch, entry, message):
     monkeypatch.delenv("CF_TEST_UNSET_KEY", raising=False)
@@ -488,3 +490,37 @@ def test_credentials_in_base_url_are_not_stored_or_shown(make_service):
     _, reply, _ = ask(service, "hi")
     assert "hunter22" not in reply.message.error
     assert "hunter22" not in json.dumps(reply.message.settings)
+
+
+def test_the_trace_header_becomes_the_answers_trace_id(make_service, openai_server):
+    """``trace_header`` names the response header whose value is the answer's trace id
+    (stored with it, sent on to the Langfuse and OpenTelemetry sinks)."""
+    traced = {"x-request-id": "req_8f3a2b", "traceparent": "00-" + "ab" * 16 + "-" + "cd" * 8
+              + "-01"}
+    openai_server.reply(Script(headers=traced), Script(headers=traced))
+    service = make_service(model_entry(openai_server.base_url, trace_header="X-Request-Id")
+                           + model_entry(openai_server.base_url, name="plain"))
+    _, reply, _ = ask(service, "hi")
+    assert reply.message.trace_id == "req_8f3a2b"
+    assert service.store.message(reply.message.id).trace_id == "req_8f3a2b"
+    assert "trace_header" not in reply.message.settings  # not a generation setting
+    turn = service.send(None, "hi", model="plain")
+    list(service.reply(turn.answer))
+    assert service.store.message(turn.answer.id).trace_id is None  # no trace_header: none
+
+
+def test_a_stopped_or_failed_answer_keeps_its_trace_id(make_service, openai_server):
+    openai_server.reply(Script(text=["one ", "two ", "three ", "four"], delay=0.3,
+                               headers={"x-request-id": "req_stopped"}),
+                        Script(status=500, error="overloaded",
+                               headers={"x-request-id": "req_failed"}))
+    service = make_service(model_entry(openai_server.base_url, trace_header="x-request-id"))
+    turn = service.send(None, "count")
+    reply = service.reply(turn.answer)
+    for piece in reply:
+        if "one" in piece:
+            reply.stop()
+    stopped = service.store.message(turn.answer.id)
+    assert (stopped.status, stopped.trace_id) == ("stopped", "req_stopped")
+    _, reply, _ = ask(service, "again")
+    assert (reply.message.status, reply.message.trace_id) == ("error", "req_failed")

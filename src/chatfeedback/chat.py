@@ -54,6 +54,7 @@ class Reply:
         self._saving = threading.Lock()
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._idle: float | None = None
+        self._live = Generation()  # the pump's, as it fills: a stopped answer's trace id
         self._stream = self._run()
 
     def stop(self) -> None:
@@ -100,7 +101,7 @@ class Reply:
         """Read the backend's stream into the queue (in its own thread), ending with what
         ended it and the Generation's final numbers. After a stop it closes the stream at
         the next piece, which closes the model's connection."""
-        generation = Generation()
+        generation = self._live
         stream = self._backend.stream(self._history, generation)
         try:
             for piece in stream:
@@ -171,7 +172,8 @@ class Reply:
             self.message.id, content=self.text, status=status, error=error, ttft_ms=ttft,
             latency_ms=latency, prompt_tokens=generation.prompt_tokens,
             completion_tokens=generation.completion_tokens, total_tokens=generation.total_tokens,
-            finish_reason=generation.finish_reason)
+            finish_reason=generation.finish_reason,
+            trace_id=generation.trace_id or self._live.trace_id)
         self.message = self._service.store.message(self.message.id)
 
 

@@ -12,6 +12,11 @@ experiment), ``experiment`` and ``arm``; an assistant message may carry ``rating
 "2026-11-02T10:00:00Z"}`` (``rater`` and ``rated_at`` optional: the user, and now). Each
 rating is a ``set`` event at its own time, through Store.rate, so it counts everywhere
 (dashboard, running totals, experiment reports, exports).
+
+Traced logs: an assistant message may carry ``trace_id``, the answer's id in an
+observability tool (Langfuse, an OpenTelemetry trace, a request id); a ``trace_id`` on the
+line itself is its last answer's (a log of one call: the messages and the completion).
+The Langfuse and OpenTelemetry sinks send that answer's ratings to that trace.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .store import Store
 
 T = TypeVar("T")
 
+TRACE_ID_LIMIT = 200  # characters (messages.trace_id's size)
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
@@ -54,6 +60,7 @@ class Parsed:
     experiment: str | None = None
     arm: str | None = None
     ratings: tuple[ImportedRating, ...] = ()
+    trace_ids: tuple[str | None, ...] = ()  # one per message (None: none, or not an answer)
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,37 @@ def parse_line(text: str) -> Parsed:
             ratings.append(_rating(item["rating"], n, answers, user))
         answers += role == "assistant"
     return Parsed(messages, model.strip() if model else None, metadata, user, experiment,
-                  arm, tuple(ratings))
+                  arm, tuple(ratings), _trace_ids(data, raw, messages))
+
+
+def _trace_ids(data: dict[str, Any], raw: list[Any],
+               messages: list[tuple[str, str]]) -> tuple[str | None, ...]:
+    """Each message's trace id: its own ``trace_id`` (answers only), the line's for the
+    last answer that has none."""
+    found: list[str | None] = []
+    for n, (item, (role, _)) in enumerate(zip(raw, messages, strict=True), start=1):
+        trace = _trace_id(item, f"message {n}: ")
+        if trace is not None and role != "assistant":
+            raise LineError(f"message {n}: only assistant messages can carry a trace_id")
+        found.append(trace)
+    line_trace = _trace_id(data, "")
+    if line_trace is not None:
+        last = max((i for i, (role, _) in enumerate(messages) if role == "assistant"),
+                   default=None)
+        if last is None:
+            raise LineError("'trace_id' belongs to an answer, and the line has none")
+        found[last] = found[last] or line_trace
+    return tuple(found)
+
+
+def _trace_id(data: dict[str, Any], where: str) -> str | None:
+    value = data.get("trace_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > TRACE_ID_LIMIT:
+        raise LineError(f"{where}'trace_id' must be a non-empty string of at most "
+                        f"{TRACE_ID_LIMIT} characters, got {json_kind(value)}")
+    return value.strip()
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:
@@ -219,7 +256,7 @@ def import_lines(store: Store, lines: Iterable[str | bytes], *,
         conversation = store.import_conversation(
             parsed.messages, model=parsed.model, meta=parsed.metadata,
             owner=parsed.user or owner, import_batch=batch, experiment=parsed.experiment,
-            arm=parsed.arm, unit=parsed.user)
+            arm=parsed.arm, unit=parsed.user, trace_ids=parsed.trace_ids)
         if parsed.ratings:
             answers = [m.id for m in store.messages(conversation.id) if m.role == "assistant"]
             for rating in parsed.ratings:

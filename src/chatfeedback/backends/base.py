@@ -23,6 +23,7 @@ class Generation:
     completion_tokens: int | None = None
     total_tokens: int | None = None
     finish_reason: str | None = None
+    trace_id: str | None = None  # the answer's id in the server's tracing (a response header)
 
 
 class Backend(ABC):

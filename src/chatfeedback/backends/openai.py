@@ -29,6 +29,7 @@ SAMPLING = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "pres
 DEFAULT_TIMEOUT = 60.0          # seconds without a byte from the server
 DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to open the connection
 DETAIL_LIMIT = 240              # characters of the server's own error message shown
+TRACE_ID_LIMIT = 200            # characters of a trace id (messages.trace_id's size)
 
 
 class OpenAIBackend(Backend):
@@ -40,7 +41,7 @@ class OpenAIBackend(Backend):
         "max_completion_tokens": int, "presence_penalty": Number, "frequency_penalty": Number,
         "seed": int, "stop": (str, list),
         "timeout": Number, "connect_timeout": Number, "max_retries": int,
-        "headers": dict, "include_usage": bool, "extra_body": dict,
+        "headers": dict, "include_usage": bool, "extra_body": dict, "trace_header": str,
     }
     required: ClassVar[tuple[str, ...]] = ("base_url", "model")
     secret_options: ClassVar[tuple[str, ...]] = ("headers",)
@@ -90,6 +91,10 @@ class OpenAIBackend(Backend):
         headers = config.get("headers", {})
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
             raise ConfigError(f"{where}: 'headers' must map header names to strings")
+        if "trace_header" in config and not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+",
+                                                         config["trace_header"]):
+            raise ConfigError(f"{where}: 'trace_header' must be a response header name such "
+                              f"as \"x-request-id\", got {config['trace_header']!r}")
         stop = config.get("stop")
         if isinstance(stop, list) and not all(isinstance(s, str) for s in stop):
             raise ConfigError(f"{where}: 'stop' must be a string or a list of strings")
@@ -105,6 +110,7 @@ class OpenAIBackend(Backend):
         stored["base_url"] = self.where
         if "headers" in self.config:
             stored["headers"] = sorted(self.config["headers"])
+        stored.pop("trace_header", None)  # where the trace id comes from, not a setting
         return stored
 
     # ---------------------------------------------------------------- streaming
@@ -122,7 +128,10 @@ class OpenAIBackend(Backend):
                 model=self.config["model"], messages=messages, stream=True,  # type: ignore[arg-type]
                 **request)
         except (openai.OpenAIError, ValueError) as exc:
+            if isinstance(exc, openai.APIStatusError):  # a failed answer has its trace too
+                self._read_trace(exc.response.headers, generation)
             raise BackendError(self.describe(exc, started=False)) from None
+        self._read_trace(response.response.headers, generation)
         with response:
             chunks = iter(response)
             while True:
@@ -145,6 +154,13 @@ class OpenAIBackend(Backend):
                                              f"{content_type or 'no content type'}"))
             raise BackendError(self._say("ended the stream before the answer was finished "
                                          "(no finish reason)"))
+
+    def _read_trace(self, headers: Any, generation: Generation) -> None:
+        """The answer's trace id from the response header ``trace_header`` names."""
+        name = self.config.get("trace_header")
+        value = (headers.get(name) or "").strip() if name else ""
+        if 0 < len(value) <= TRACE_ID_LIMIT:  # a longer one is no id of ours: not cut
+            generation.trace_id = value
 
     # ------------------------------------------------------------------- errors
     def describe(self, exc: Exception, *, started: bool) -> str:

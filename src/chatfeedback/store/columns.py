@@ -30,7 +30,7 @@ INTEGERS = ("rating", "version", "versions", "prompt_tokens", "completion_tokens
 # Columns that may be NULL and are not integers (see _query).
 _MAY_BE_NULL = ("prompt", "score", "comment", "tags", "model", "backend", "settings",
                 "system_prompt", "ttft_ms", "latency_ms", "finish_reason", "rater",
-                "experiment", "arm")
+                "experiment", "arm", "trace_id")
 NULLABLE = [COLUMNS.index(name) for name in _MAY_BE_NULL]
 # The batches ADBC reads, once the NULL flags are applied: times as stored text, tags and
 # settings as JSON text, integers as int64.

@@ -74,11 +74,13 @@ class Conversations(Connected):
                             owner: str | None = None, title: str | None = None,
                             source: str = "import",
                             import_batch: str | None = None, experiment: str | None = None,
-                            arm: str | None = None, unit: str | None = None) -> Conversation:
+                            arm: str | None = None, unit: str | None = None,
+                            trace_ids: Sequence[str | None] = ()) -> Conversation:
         """Create a conversation with all its ``(role, content)`` messages in one transaction
         and one bulk insert. Each user message opens a turn; an assistant message answers
         the user message before it (a leading assistant greeting answers nothing); system
-        messages belong to the turn that follows them. Raises ValueError on two assistant
+        messages belong to the turn that follows them. ``trace_ids``, one per message if
+        given, are the answers' external trace ids. Raises ValueError on two assistant
         messages in a row (the importer reports that per line before calling)."""
         when = now()
         conv_id = new_id()
@@ -89,7 +91,8 @@ class Conversations(Connected):
                 raise ValueError(f"message {index + 1}: unknown role {role!r}")
             row = dict(id=new_id(), conversation_id=conv_id, parent_id=None, role=role,
                        content=content, version=1, selected=True, status="complete",
-                       created_at=when, updated_at=when, model=None)
+                       created_at=when, updated_at=when, model=None,
+                       trace_id=trace_ids[index] if index < len(trace_ids) else None)
             if role == "assistant":
                 if answered:
                     raise ValueError(f"message {index + 1}: two assistant messages in a row")

@@ -20,7 +20,7 @@ EXPORT_COLUMNS = (
     "conversation_id", "message_id", "prompt", "response", "rating", "scale", "score",
     "comment", "tags", "model", "backend", "settings", "system_prompt", "status", "version",
     "versions", "ttft_ms", "latency_ms", "prompt_tokens", "completion_tokens", "total_tokens",
-    "finish_reason", "created_at", "rated_at", "rater", "experiment", "arm",
+    "finish_reason", "created_at", "rated_at", "rater", "experiment", "arm", "trace_id",
 )
 _CONVERSATION_COLUMNS = ("training_consent", "owner", "experiment", "arm")
 
@@ -56,7 +56,7 @@ def answer_columns(rated: Any = ratings, *, raw: bool = False,
         "created_at": when(messages.c.created_at), "rated_at": when(rated.c.rated_at),
         "rater": rated.c.rater, "training_consent": conversations.c.training_consent,
         "owner": conversations.c.owner, "experiment": conversations.c.experiment,
-        "arm": conversations.c.arm,
+        "arm": conversations.c.arm, "trace_id": messages.c.trace_id,
     }
 
 
