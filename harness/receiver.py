@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -30,8 +31,10 @@ class Request:
 
 
 class Receiver:
-    def __init__(self, status: int = 200, reply: dict[str, Any] | None = None) -> None:
+    def __init__(self, status: int = 200, reply: dict[str, Any] | None = None,
+                 status_for: Callable[[Request], int | None] | None = None) -> None:
         self.status = status
+        self.status_for = status_for  # a status per request (None: ``status``)
         self.reply = reply or {}  # the JSON body of a 2xx answer
         self.requests: list[Request] = []
         self._arrived = threading.Condition()
@@ -78,7 +81,8 @@ class Receiver:
                 body = self.rfile.read(length) if length else b""
                 request = Request(self.command, self.path,
                                   {k.lower(): v for k, v in self.headers.items()}, body)
-                status = receiver.status
+                chosen = receiver.status_for(request) if receiver.status_for else None
+                status = receiver.status if chosen is None else chosen
                 payload = json.dumps(receiver.reply if status < 300
                                      else {"message": "failed"}).encode()
                 with receiver._arrived:

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,27 @@ def test_built_from_the_settings_file(keys: None, tmp_path: Path) -> None:
             langfuse.close()
         [sent] = receiver.wait_for(1)
     assert sent.json()[0]["name"] == "thumbs"
+
+
+def test_concurrent_sends_from_worker_threads_each_arrive_once(keys: None) -> None:
+    """Sends from several threads at once: the server fails every third score and exactly
+    those raise; every score arrives once."""
+    def outcome(event_id: str) -> str:
+        try:
+            langfuse.send(event(id=event_id))
+        except DeliveryError:
+            return "failed"
+        return "sent"
+
+    ids = [f"event-{n:03d}" for n in range(90)]
+    with Receiver(status=202, reply=ACCEPTED, status_for=lambda r: 400 if int(
+            r.json()[0]["id"][-3:]) % 3 == 0 else None) as receiver:
+        langfuse = sink(receiver.url)
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                outcomes = dict(zip(ids, pool.map(outcome, ids), strict=True))
+        finally:
+            langfuse.close()
+        received = receiver.wait_for(len(ids))
+    assert sorted(r.json()[0]["id"] for r in received) == ids
+    assert [i for i, o in outcomes.items() if o == "failed"] == ids[::3]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from chatfeedback.outbox import registry  # noqa: E402
 from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings  # noqa: E402
 from chatfeedback.outbox.otel import OtelSink, logs_endpoint  # noqa: E402
 
-from .receiver import Receiver  # noqa: E402
+from .receiver import Receiver, Request  # noqa: E402
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
@@ -226,3 +227,31 @@ def test_no_sink_sdk_is_imported_unless_such_a_sink_is_configured() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "[]"
+
+
+def test_concurrent_sends_from_worker_threads_each_arrive_once() -> None:
+    """The outbox's worker sends from several threads at once: each send's outcome is its
+    own (the collector fails every third event: exactly those raise), and every event
+    arrives once."""
+    def event_id(request: Request) -> str:
+        return str(values(decode(request.body)[1])["chatfeedback.event.id"])
+
+    def outcome(event_id: str) -> str:
+        try:
+            otel.send(event(id=event_id))
+        except DeliveryError:
+            return "failed"
+        return "sent"
+
+    ids = [f"event-{n:03d}" for n in range(90)]
+    with Receiver(status_for=lambda r: 400 if int(event_id(r)[-3:]) % 3 == 0 else None
+                  ) as receiver:
+        otel = sink(receiver.url)
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                outcomes = dict(zip(ids, pool.map(outcome, ids), strict=True))
+        finally:
+            otel.close()
+        received = receiver.wait_for(len(ids))
+    assert sorted(event_id(r) for r in received) == ids
+    assert [i for i, o in outcomes.items() if o == "failed"] == ids[::3]
