@@ -59,13 +59,25 @@ def test_streamlit_only_in_ui():
     assert offenders == []
 
 
+# chatfeedback/streamlit.py is the drop-in chat's import path for other people's apps
+# (``from chatfeedback.streamlit import feedback_chat``): a client, like the CLI, that only
+# re-exports ui/dropin.py. Nothing in the package imports it.
+CLIENTS = (("streamlit",),)
+
+
 def test_nothing_below_the_ui_imports_it():
-    """The core works without Streamlit: no module below the clients (ui/ and the CLI,
-    whose ``run`` starts the UI) imports ui/."""
+    """The core works without Streamlit: no module below the clients (ui/, the CLI, whose
+    ``run`` starts the UI, and the drop-in chat's import path) imports ui/."""
     offenders = [(where(p), n) for p in modules()
                  if where(p)[0] != "ui" and not where(p)[0].startswith("cli")
+                 and where(p) not in CLIENTS
                  for n in ours(imports(p)) if top(n) == "ui"]
     assert offenders == []
+
+
+def test_the_drop_in_import_path_only_re_exports_the_ui():
+    assert ours(imports(SRC / "streamlit.py")) == {"ui.dropin", "ui.dropin.feedback_chat"}
+    assert not [where(p) for p in modules() if "chatfeedback.streamlit" in imports(p)]
 
 
 def test_sql_only_in_the_store():

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
+from .backends.python import ModelFunction, PythonBackend
 from .chat import ChatService, Turn
-from .config import Settings, load_settings, with_feedback
+from .config import ArenaConfig, ModelConfig, Settings, load_settings, with_feedback
 from .errors import FeedbackError
 from .store import Message, Rating
 
-__all__ = ["Feedback", "connect", "settings"]
+__all__ = ["Feedback", "connect", "function_service", "settings"]
 
 Path = str | os.PathLike[str]
 
@@ -50,6 +52,22 @@ def connect(url: str | None = None, *, config: Path | None = None, scale: str | 
     changeable, latest) override the settings file's ``[feedback]``."""
     return Feedback(ChatService.open(settings(url, config=config, scale=scale, mode=mode,
                                               where="chatfeedback.connect")))
+
+
+def function_service(function: ModelFunction, *, url: str | None = None,
+                     config: Path | None = None, scale: str | None = None,
+                     mode: str | None = None, name: str | None = None,
+                     system_prompt: str | None = None,
+                     where: str = "feedback_chat") -> ChatService:
+    """A chat service whose one model is ``function`` (see backends/python.py), called
+    ``name`` (default: the function's name) with ``system_prompt``: the settings as
+    :func:`settings` reads them, their models, arena and experiments replaced by it. The
+    database is opened and migrated. (The drop-in chat, chatfeedback.streamlit, uses it.)"""
+    base = settings(url, config=config, scale=scale, mode=mode, where=where)
+    entry = ModelConfig(name or str(getattr(function, "__name__", None) or "model"), "python",
+                        system_prompt=system_prompt)
+    only = replace(base, models=(entry,), arena=ArenaConfig(), experiments=())
+    return ChatService.open(only, {entry.name: PythonBackend(entry, function)})
 
 
 class Feedback:

@@ -180,10 +180,11 @@ class Reply:
 class ChatService:
     """What a chat client needs: conversations, replies and ratings, with the rules applied."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store,
+                 backends: Mapping[str, Backend] | None = None) -> None:
         self.settings = settings
         self.store = store
-        self._backends: dict[str, Backend] = {}
+        self._backends: dict[str, Backend] = dict(backends or {})
 
     @classmethod
     def open(cls, settings: Settings,
@@ -195,9 +196,7 @@ class ChatService:
         checked = validate_models(settings, backends)
         store = Store.open(settings.database_url)
         store.recover_interrupted(stale_after=STALE_AFTER)
-        service = cls(settings, store)
-        service._backends.update(checked)
-        return service
+        return cls(settings, store, checked)
 
     def backend(self, model_name: str | None, arm: Arm | None = None) -> Backend:
         """The backend of a model entry, or of an experiment's arm (its settings over the

@@ -8,8 +8,9 @@ from chatfeedback.ui import (arena_page, chat_page, dashboard, experiments_page,
                             heap, internals, review_page, signin)
 from chatfeedback.errors import StoreError
 from chatfeedback.store import experiments as experiment_log
-from chatfeedback.ui.context import is_admin, is_reviewer, service
+from chatfeedback.ui.context import is_admin, is_reviewer, service, unembed
 
+unembed()  # this is the app itself, not someone's app with the drop-in chat (see context.py)
 heap.freeze_once()  # every page's modules are imported: keep them out of each run's GC
 
 st.set_page_config(page_title="chatfeedback", page_icon=":material/chat:", layout="centered")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import streamlit as st
@@ -127,7 +128,11 @@ def windowed_history(conversation_id: str) -> list[Message]:
     return history
 
 
-def show_conversation(conversation_id: str | None, owner: str | None) -> None:
+def show_conversation(conversation_id: str | None, owner: str | None,
+                      opener: Callable[[str | None], None] = _open) -> None:
+    """The conversation (None: a new one, begun by the first prompt) with its input box;
+    ``opener`` makes another conversation the open one (the URL's, here; the drop-in
+    chat keeps it in Session State)."""
     svc = service()
     history: list[Message] = []
     blind = False
@@ -136,12 +141,13 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
             blind = _blind(svc.store.conversation(conversation_id, owner=owner))
         except NotFound:
             st.error("Conversation not found")
-            st.button("Start a new chat", key=keys.NOT_FOUND_NEW, on_click=_open, args=(None,))
+            st.button("Start a new chat", key=keys.NOT_FOUND_NEW, on_click=opener,
+                      args=(None,))
             return
         history = windowed_history(conversation_id)
     else:
         remember({})
-    prompt = st.chat_input("Say something", submit_mode="stop")
+    prompt = st.chat_input("Say something", submit_mode="stop", key=keys.PROMPT)
     if prompt is not None and not prompt.strip():
         prompt = None  # an empty or blank prompt does nothing
     regenerated = regenerate(history, prompt)
@@ -171,7 +177,7 @@ def show_conversation(conversation_id: str | None, owner: str | None) -> None:
     reply = svc.reply(turn.answer)
     with on_stop(reply):
         if conversation_id is None:
-            _open(turn.conversation.id)
+            opener(turn.conversation.id)
             apply_to_new(turn.conversation.id)
         with st.chat_message("user"):
             show_text(prompt)

@@ -33,9 +33,11 @@ STOP_CHECK = key("stop_check")      # never set: reading Session State is where 
 STREAMLIT_WARNED = key("streamlit_warned")  # the untested-Streamlit warning was shown
 ARENA_ERROR = key("arena_error")
 REVIEW_FLASH = key("review_flash")  # the note shown once after a review action
+DROPIN_CONVERSATION = key("dropin_conversation")  # the drop-in chat's open conversation
 review_going = Family("review_going")  # queue id -> True once this session took an item
 
 # ------------------------------------------------------------------ the chat page
+PROMPT = key("prompt")              # the chat input
 NEW_CHAT = key("new_chat")
 SHOW_EARLIER = key("show_earlier")
 NOT_FOUND_NEW = key("not_found_new")
