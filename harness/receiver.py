@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -25,6 +25,7 @@ class Request:
     path: str
     headers: dict[str, str]  # lower-case names
     body: bytes
+    status: int = 0          # what the receiver answered
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -83,6 +84,7 @@ class Receiver:
                                   {k.lower(): v for k, v in self.headers.items()}, body)
                 chosen = receiver.status_for(request) if receiver.status_for else None
                 status = receiver.status if chosen is None else chosen
+                request = replace(request, status=status)
                 payload = json.dumps(receiver.reply if status < 300
                                      else {"message": "failed"}).encode()
                 with receiver._arrived:
