@@ -38,6 +38,7 @@ class Receiver:
         self.status_for = status_for  # a status per request (None: ``status``)
         self.reply = reply or {}  # the JSON body of a 2xx answer
         self.requests: list[Request] = []
+        self.keep = True  # False: answer without keeping the requests (a benchmark)
         self._arrived = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -73,6 +74,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -87,9 +89,10 @@ class Receiver:
                 request = replace(request, status=status)
                 payload = json.dumps(receiver.reply if status < 300
                                      else {"message": "failed"}).encode()
-                with receiver._arrived:
-                    receiver.requests.append(request)
-                    receiver._arrived.notify_all()
+                if receiver.keep:
+                    with receiver._arrived:
+                        receiver.requests.append(request)
+                        receiver._arrived.notify_all()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
@@ -99,3 +102,20 @@ class Receiver:
             do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _record
 
         return Handler
+
+
+def main() -> None:
+    """``python -m harness.receiver [STATUS] [REPLY_JSON]``: serve until killed (the
+    benchmarks run it in a process of its own); prints its URL on the first line."""
+    import sys
+
+    status = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    reply = json.loads(sys.argv[2]) if len(sys.argv) > 2 else None
+    with Receiver(status=status, reply=reply) as receiver:
+        receiver.keep = False
+        print(receiver.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
