@@ -41,9 +41,12 @@ system-deps:
 	  $(VENV)/bin/playwright install chromium; \
 	fi
 
+# Both checkers run, whatever the first finds; the exit status says whether either failed.
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks harness examples docs
-	$(VENV)/bin/mypy
+	@status=0; \
+	$(VENV)/bin/ruff check src tests benchmarks harness examples docs || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	exit $$status
 
 # The documentation site (docs/, mkdocs.yml) into site/; a warning is an error.
 docs: $(VENV)/.installed-dev

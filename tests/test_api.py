@@ -91,6 +91,32 @@ def test_the_rating_mode_applies(db_url):
     assert [e["action"] for e in export(db_url, "events")] == ["set", "set", "change", "clear"]
 
 
+def test_a_side_by_side_comparison_and_its_vote(db_url):
+    with chatfeedback.connect(db_url) as fb:
+        battle = fb.log_battle("Name a colour", ("model-x", "Blue."), ("model-y", "**Red**"),
+                               voter="ann@example.org")
+        assert (battle.model_a, battle.model_b, battle.status) == ("model-x", "model-y",
+                                                                   "open")
+        vote = fb.vote(battle.id, "model_b", voter="ann@example.org")
+        assert (vote.winner, vote.voter) == ("model_b", "ann@example.org")
+        with pytest.raises(chatfeedback.FeedbackError, match="votes are locked"):
+            fb.vote(battle.id, "model_a", voter="ann@example.org")
+        with pytest.raises(chatfeedback.FeedbackError, match="unknown winner 'b'"):
+            fb.vote(fb.log_battle("q", ("x", "1"), ("y", "2"), voter="bo").id, "b")
+        with pytest.raises(chatfeedback.FeedbackError, match="two different models"):
+            fb.log_battle("q", ("x", "1"), ("x", "2"), voter="bo")
+        # The arena's own counts (the leaderboard's input) have it; the chat's list not.
+        assert fb.service.store.arena_counts() == [
+            ("ann@example.org", "model-x", "model-y", "model_b", 1, 1.0)]
+        assert fb.service.store.list_conversations() == []
+    votes = export(db_url, "votes")
+    assert [(v["model_a"], v["model_b"], v["winner"], v["judge"]) for v in votes] == [
+        ("model-x", "model-y", "model_b", "ann@example.org")]
+    assert votes[0]["conversation_b"] == [{"role": "user", "content": "Name a colour"},
+                                          {"role": "assistant", "content": "**Red**"}]
+    assert [e["action"] for e in export(db_url, "events")] == ["vote"]
+
+
 def test_bad_input_is_a_one_line_error_and_nothing_is_lost(db_url, tmp_path):
     with chatfeedback.connect(db_url) as fb:
         answer = fb.log("q", "a", model="m").answer
@@ -149,6 +175,15 @@ def test_the_package_surface():
     assert '"py.typed"' in pyproject
 
 
+def test_the_public_api_type_checks():
+    """``make lint``'s mypy run (strict, on the modules pyproject.toml names): the package's
+    own annotations and the examples that use them."""
+    root = SRC.parents[1]
+    done = subprocess.run([sys.executable, "-m", "mypy"], cwd=root, capture_output=True,
+                          text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
 def loaded_after(code: str) -> set[str]:
     """The top-level modules a fresh interpreter has loaded after running ``code``."""
     out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint(' '.join("
@@ -164,6 +199,7 @@ def test_importing_the_package_is_cheap():
     bare = loaded_after("import chatfeedback")
     assert not bare & {"sqlalchemy", "alembic", "streamlit", "scipy", "pandas", "numpy",
                        "openai"}
-    api = loaded_after("import chatfeedback\nchatfeedback.connect\nchatfeedback.Feedback")
+    api = loaded_after("import chatfeedback\nchatfeedback.connect\nchatfeedback.Feedback\n"
+                       "chatfeedback.Feedback._arena  # noqa\nimport chatfeedback.arena")
     assert "sqlalchemy" in api  # the test sees the API's modules load
     assert not api & {"streamlit", "scipy", "pandas", "pyarrow", "altair"}

@@ -33,16 +33,18 @@ from .errors import (
 if TYPE_CHECKING:
     from .api import Feedback, connect
     from .chat import Turn
+    from .store.arena import ArenaRound, ArenaVote
     from .store.records import Conversation, Message, Rating
 
     __version__: str
 
-__all__ = ["BackendError", "ChatfeedbackError", "ConfigError", "Conversation", "Feedback",
+__all__ = ["ArenaRound", "ArenaVote", "BackendError", "ChatfeedbackError", "ConfigError", "Conversation", "Feedback",
            "FeedbackError", "Message", "NotFound", "Rating", "ReviewError", "StoreError",
            "Turn", "__version__", "connect"]
 
 # Where each lazily loaded name lives.
 _LAZY = {"Feedback": ".api", "connect": ".api", "Turn": ".chat",
+         "ArenaRound": ".store.arena", "ArenaVote": ".store.arena",
          "Conversation": ".store.records", "Message": ".store.records",
          "Rating": ".store.records"}
 

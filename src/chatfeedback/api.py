@@ -21,13 +21,16 @@ import os
 from collections.abc import Iterable
 from dataclasses import replace
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from .backends.python import ModelFunction, PythonBackend
 from .chat import ChatService, Turn
 from .config import ArenaConfig, ModelConfig, Settings, load_settings, with_feedback
 from .errors import FeedbackError
-from .store import Message, Rating
+from .store import ArenaRound, ArenaVote, Message, Rating
+
+if TYPE_CHECKING:
+    from .arena import Arena
 
 __all__ = ["Feedback", "connect", "function_service", "settings"]
 
@@ -139,6 +142,30 @@ class Feedback:
         if isinstance(tags, str) or not all(isinstance(t, str) for t in given):
             raise FeedbackError("tags are a list of strings, e.g. [\"Wrong\", \"Too long\"]")
         return self.service.annotate(answer_id, tags=given, actor=rater)
+
+    # ------------------------------------------------------------------- arena
+    def log_battle(self, prompt: str, a: tuple[str, str], b: tuple[str, str], *,
+                   voter: str, user: str | None = None) -> ArenaRound:
+        """Log a side-by-side comparison that the app showed ``voter``: ``prompt`` answered
+        by two models, ``a`` and ``b`` each ``(model, answer)``. Vote on it with
+        :meth:`vote`; the Arena's leaderboard counts it."""
+        for side in (a, b):
+            if not (isinstance(side, tuple) and len(side) == 2
+                    and all(isinstance(x, str) and x for x in side)):
+                raise FeedbackError("each side is a (model, answer) pair of strings")
+        if not isinstance(voter, str) or not voter:
+            raise FeedbackError("log_battle needs the voter (voter=...)")
+        return self._arena().log(prompt, a, b, voter=voter, owner=user or voter)
+
+    def vote(self, round_id: str, winner: str, *, voter: str | None = None) -> ArenaVote:
+        """The vote on a logged comparison: ``winner`` is "model_a", "model_b", "tie" or
+        "tie (bothbad)" (LMArena's words). The rating mode applies, as to ratings."""
+        return self._arena().vote(round_id, winner, actor=voter)
+
+    def _arena(self) -> Arena:
+        from .arena import Arena  # numpy's Bradley-Terry helpers: loaded when used
+
+        return Arena(self.service)
 
     # --------------------------------------------------------------------- reads
     def rating(self, answer_id: str) -> Rating | None:

@@ -176,6 +176,24 @@ class Arena:
             probability=probability, weight=weight)
         return self._send(rnd, prompt, owner)
 
+    def log(self, prompt: str, a: tuple[str, str], b: tuple[str, str], *, voter: str,
+            owner: str | None = None) -> ArenaRound:
+        """A round played elsewhere (an app's own side-by-side, see api.py): ``prompt``
+        answered by model ``a[0]`` with the text ``a[1]`` and by ``b[0]`` with ``b[1]``,
+        open for :meth:`vote`. The app chose the pair, so its sampling is "app" and its
+        weight 1, as imported votes have."""
+        if a[0] == b[0]:
+            raise FeedbackError("the two sides of a round are two different models")
+        consent = self.settings.feedback.training_consent_default
+        sides = [self.store.create_conversation(owner=owner, model=model, source="arena",
+                                                training_consent=consent)
+                 for model, _ in (a, b)]
+        for conversation, (model, text) in zip(sides, (a, b), strict=True):
+            self.service.log(conversation.id, prompt, text, model=model)
+        return self.store.create_round(
+            voter=voter, model_a=a[0], model_b=b[0], conversation_a=sides[0].id,
+            conversation_b=sides[1].id, sampling="app", probability=1.0, weight=1.0)
+
     def send(self, rnd: ArenaRound, prompt: str, *, owner: str | None = None) -> ArenaTurn:
         """The next prompt of a round, to both sides (the round goes on, as in LMArena)."""
         view = self.view(rnd.id)
