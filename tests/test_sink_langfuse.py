@@ -121,6 +121,32 @@ def test_where_a_score_attaches_and_its_type(keys: None) -> None:
     assert len(receiver.requests) == 4  # the clear sent nothing
 
 
+def test_a_later_comment_or_tags_are_text_scores_of_their_own(keys: None) -> None:
+    """The rating's value is scored once: a comment or tags added later (their events carry
+    the value as it stands) become TEXT scores named after the rating's score."""
+    long = "Too long. " * 60  # 600 characters: Langfuse takes at most 500 in a TEXT score
+    with Receiver(status=202, reply=ACCEPTED) as receiver:
+        langfuse = sink(receiver.url)
+        try:
+            langfuse.send(event(id="e1", action="comment", comment="Too long"))
+            langfuse.send(event(id="e2", action="tags", comment=None,
+                                tags=("verbose", "wrong")))
+            langfuse.send(event(id="e3", action="comment", comment=long))
+            langfuse.send(event(id="e4", action="comment", comment=None))  # removed: nothing
+            langfuse.send(event(id="e5", action="tags", tags=()))           # removed: nothing
+        finally:
+            langfuse.close()
+        comment, tags, cut = (r.json()[0] for r in receiver.wait_for(3))
+    assert len(receiver.requests) == 3
+    assert (comment["id"], comment["name"], comment["value"], comment["dataType"]) == (
+        "e1", "user_feedback_comment", "Too long", "TEXT")
+    assert "comment" not in comment
+    assert (tags["name"], tags["value"], tags["dataType"]) == (
+        "user_feedback_tags", "verbose, wrong", "TEXT")
+    assert len(cut["value"]) == 500 and cut["value"].endswith("…")
+    assert cut["metadata"]["comment"] == long
+
+
 @pytest.mark.parametrize("status", [500, 401, 429])
 def test_an_error_status_is_a_delivery_error(keys: None, status: int) -> None:
     with Receiver(status=status) as receiver:

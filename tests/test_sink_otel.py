@@ -122,7 +122,9 @@ def test_the_answers_trace_context_is_the_events_trace() -> None:
     assert values(record)["chatfeedback.trace_id"] == "req_8f3a2b"
 
 
-def test_a_clear_a_vote_and_a_review() -> None:
+def test_a_clear_a_vote_a_review_and_later_notes() -> None:
+    """A comment or tags added after the rating is a result without a score (it carries the
+    rating's value as it stands; counting it again would weigh the answer twice)."""
     with Receiver() as receiver:
         otel = sink(receiver.url)
         try:
@@ -130,9 +132,18 @@ def test_a_clear_a_vote_and_a_review() -> None:
             otel.send(event(id="e2", action="vote", value=0, scale="arena", label="a"))
             otel.send(event(id="e3", action="review", value=None, scale="choice",
                             criterion="tone", label="friendly"))
+            otel.send(event(id="e4", action="comment", comment="Too long"))
+            otel.send(event(id="e5", action="tags", comment=None, tags=("verbose",)))
         finally:
             otel.close()
-        clear, vote, review = (values(decode(r.body)[1]) for r in receiver.wait_for(3))
+        clear, vote, review, comment, tags = (values(decode(r.body)[1])
+                                              for r in receiver.wait_for(5))
+    for note in (comment, tags):
+        assert note["gen_ai.evaluation.name"] == "user_feedback"
+        assert "gen_ai.evaluation.score.value" not in note
+        assert "gen_ai.evaluation.score.label" not in note
+    assert comment["gen_ai.evaluation.explanation"] == "Too long"
+    assert tags["chatfeedback.tags"] == ["verbose"]
     assert clear["chatfeedback.action"] == "clear"
     assert "gen_ai.evaluation.score.value" not in clear
     assert "gen_ai.evaluation.score.label" not in clear

@@ -11,9 +11,13 @@ SDK's API client (``POST /api/public/scores``).
   calls with the same seed finds the rating on its trace; the message and conversation
   ids, the rater, action, model and tags go in the score's metadata either way.
 - thumbs are BOOLEAN scores (1 up, 0 down), faces, stars and review numbers NUMERIC, a
-  vote or a choice criterion CATEGORICAL (its label); the comment is the score's comment.
-  A cleared rating has no value, and Langfuse no score without one: it is acknowledged
-  without a request (the earlier score stays).
+  vote or a choice criterion CATEGORICAL (its label); a comment given with the rating is
+  the score's comment. A comment or reason tags added later are TEXT scores of their own,
+  ``<score_name>_comment`` and ``<score_name>_tags`` (at most 500 characters, Langfuse's
+  limit; a longer comment is cut there and kept whole in the metadata), so that the
+  rating's value is counted once. A cleared rating, comment or tag list has no value, and
+  Langfuse no score without one: it is acknowledged without a request (the earlier score
+  stays).
 
 The SDK's ``Langfuse.create_score`` queues scores for a background thread that logs and
 drops a failed batch; the sink calls the same API client synchronously instead, so that a
@@ -35,9 +39,10 @@ from langfuse.api.scores.types.create_score_batch_results import CreateScoreBatc
 
 from ..errors import ConfigError
 from .base import DeliveryError, Event, SinkSettings, env_value
-from .scoring import DEFAULT_NAME, evaluation, event_time, trace_context
+from .scoring import DEFAULT_NAME, NOTES, evaluation, event_time, trace_context
 
 OPTIONS: dict[str, type] = {"public_key_env": str, "score_name": str, "environment": str}
+TEXT_LIMIT = 500  # characters of a TEXT score's value (Langfuse's limit)
 
 
 class LangfuseSink:
@@ -90,24 +95,35 @@ class LangfuseSink:
 
 def score_of(event: Event, name: str = DEFAULT_NAME,
              environment: str | None = None) -> dict[str, Any] | None:
-    """The score body (the API's field names) for ``event``; None for a clear."""
+    """The score body (the API's field names) for ``event``; None when it has nothing to
+    score (a clear, a comment or tags removed)."""
     result = evaluation(event, name)
-    if result.value is None and result.label is None:
+    metadata: dict[str, Any] = {
+        "message_id": event.message_id, "conversation_id": event.conversation_id,
+        "rater": event.actor, "action": event.action, "scale": event.scale,
+        "model": event.model, "tags": list(event.tags), "trace_id": event.trace_id,
+        "label": result.label}
+    comment = event.comment or None
+    value: float | str
+    if event.action in NOTES:  # a later comment or tags: a TEXT score of their own
+        text = comment if event.action == "comment" else ", ".join(event.tags)
+        if not text:
+            return None
+        name, data_type, comment = f"{result.name}_{event.action}", "TEXT", None
+        value = text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 1] + "…"
+        if value != text:
+            metadata[event.action] = text  # the whole of it
+    elif result.value is None and result.label is None:
         return None
-    if event.scale == "thumbs" and result.value is not None:
-        value: float | str = result.value
-        data_type = "BOOLEAN"
+    elif event.scale == "thumbs" and result.value is not None:
+        name, value, data_type = result.name, result.value, "BOOLEAN"
     elif event.action == "vote" or result.value is None:
-        value, data_type = result.label or "", "CATEGORICAL"
+        name, value, data_type = result.name, result.label or "", "CATEGORICAL"
     else:
-        value, data_type = result.value, "NUMERIC"
-    metadata = {"message_id": event.message_id, "conversation_id": event.conversation_id,
-                "rater": event.actor, "action": event.action, "scale": event.scale,
-                "model": event.model, "tags": list(event.tags), "trace_id": event.trace_id,
-                "label": result.label}
-    score = {"id": event.id, "traceId": trace_id(event), "name": result.name, "value": value,
-             "dataType": data_type, "comment": event.comment or None,
-             "timestamp": _timestamp(event.at), "environment": environment,
+        name, value, data_type = result.name, result.value, "NUMERIC"
+    score = {"id": event.id, "traceId": trace_id(event), "name": name, "value": value,
+             "dataType": data_type, "comment": comment, "timestamp": _timestamp(event.at),
+             "environment": environment,
              "metadata": {k: v for k, v in metadata.items() if v not in (None, [])}}
     return {k: v for k, v in score.items() if v is not None}
 

@@ -4,9 +4,11 @@ belongs to. One rule for the sinks that speak in scores (Langfuse, OpenTelemetry
 - ``name``: a review event's criterion; ``arena`` for a vote; else the sink's configured
   name (``user_feedback`` by default) for ratings.
 - ``value``: the stored number (thumbs 0/1, faces and stars 1-5, a review's number, a
-  vote's index); None on a clear.
+  vote's index); None on a clear, and on a ``comment`` or ``tags`` event: those annotate a
+  rating given earlier (they carry its value as it stands), and counting that value again
+  would weigh a commented answer twice.
 - ``label``: a vote's winner or a choice criterion's option, else the scale's words for
-  the value (``thumbs up``, ``4/5 stars``: see scales.LABELS).
+  the value (``thumbs up``, ``4/5 stars``: see scales.LABELS); None without a value.
 - trace context: an answer's external trace id read as a W3C ``traceparent``
   (``00-<32 hex>-<16 hex>-<2 hex>``: trace and span) or as 32 hex digits (a trace);
   anything else (an ``x-request-id`` such as ``req_abc``) is no trace context.
@@ -23,6 +25,7 @@ from .base import Event
 
 DEFAULT_NAME = "user_feedback"
 ARENA_NAME = "arena"
+NOTES = ("comment", "tags")  # events that annotate a rating instead of giving one
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
@@ -41,6 +44,8 @@ def evaluation(event: Event, name: str = DEFAULT_NAME) -> Evaluation:
         name = event.criterion
     elif event.action == "vote":
         name = ARENA_NAME
+    if event.action in NOTES:
+        return Evaluation(name=name, value=None, label=None)
     value = None if event.value is None else float(event.value)
     label = event.label
     if label is None and event.scale in scales.RANGES and event.value is not None:
