@@ -25,7 +25,8 @@ from .test_openai_backend import model_entry
 
 CHATFEEDBACK = str(VENV_BIN / "chatfeedback")
 # The example entries name these variables for their keys.
-KEYS = {"VLLM_KEY": "vllm-test-key", "OPENAI_API_KEY": "sk-test-key"}
+KEYS = {"VLLM_KEY": "vllm-test-key", "OPENAI_API_KEY": "sk-test-key",
+        "FEEDBACK_WEBHOOK_SECRET": "whsec-test"}
 
 
 def uncommented(text: str) -> str:
@@ -117,12 +118,16 @@ def test_the_templates_defaults_and_examples_are_what_config_uses(tmp_path, monk
     assert settings.criteria == defaults.criteria
     [trial] = settings.experiments
     assert [a.name for a in trial.arms] == ["control", "concise"]
+    [hooks] = settings.sinks
+    assert (hooks.kind, hooks.secret_env) == ("webhook", "FEEDBACK_WEBHOOK_SECRET")
     path = tmp_path / "all.toml"
     path.write_text(text, encoding="utf-8")
     result = run("config", "check", "--config", str(path), env=KEYS)
     assert result.exit_code == 0, result.output
     assert 'api_key_env = "OPENAI_API_KEY"' in result.stdout
     assert "sk-test-key" not in result.stdout and "vllm-test-key" not in result.stdout
+    assert 'secret_env = "FEEDBACK_WEBHOOK_SECRET"' in result.stdout
+    assert "whsec-test" not in result.stdout
 
 
 def test_config_check_shows_secrets_only_as_names(tmp_path):

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "arena": "cli_arena:arena",
     "init": "cli_setup:init",
     "config": "cli_setup:config_group",
+    "sinks": "cli_sinks:sinks",
 }
 
 

@@ -1,5 +1,6 @@
 """``chatfeedback run``: check the settings, the sign-in secrets and the port, then become
-``streamlit run`` on the app."""
+``streamlit run`` on the app (with ``[[sinks]]``, in a process that runs the delivery
+worker too: ui/serve.py)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,11 @@ def run(port: int, host: str, secrets: str | None, config: str | None, db: str |
     sign_in = check_sign_in(secret_files)
     service = ChatService.open(settings)  # checks models and the database first
     service.store.close()
+    if settings.sinks:  # each sink built once: a bad entry or unset secret stops here
+        from .outbox.registry import build_all
+
+        for sink in build_all(settings.sinks):
+            sink.close()
     _check_port(host, port)
     from .ui.internals import check  # here only: the other commands need no Streamlit
     warning = check()
@@ -55,7 +61,9 @@ def run(port: int, host: str, secrets: str | None, config: str | None, db: str |
     env = dict(os.environ, CHATFEEDBACK_DATABASE_URL=settings.database_url)
     if settings.source:
         env["CHATFEEDBACK_CONFIG"] = settings.source
-    command = [sys.executable, "-m", "streamlit", "run", str(UI_ENTRY),
+    # with sinks, the same Streamlit command in a process that delivers too (ui/serve.py)
+    launcher = "chatfeedback.ui.serve" if settings.sinks else "streamlit"
+    command = [sys.executable, "-m", launcher, "run", str(UI_ENTRY),
                "--server.headless", "true", "--server.port", str(port),
                "--server.address", host, "--browser.gatherUsageStats", "false",
                "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",

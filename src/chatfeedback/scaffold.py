@@ -20,6 +20,9 @@ from .backends.registry import backend_class, validate_models
 from .config import DEFAULT_CONFIG_FILE, DEFAULT_DATABASE_URL, SECTIONS, Settings, load_settings
 from .errors import ConfigError
 from .experiments import UNITS
+from .outbox.base import KINDS as SINK_KINDS
+from .outbox.base import SinkSettings
+from .outbox.registry import build_all
 from .rubric import DEFAULT_CRITERIA, KINDS, LEVELS
 from .store.engine import public_url
 
@@ -41,6 +44,12 @@ MODEL_EXAMPLES: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
       "model": "gpt-4o-mini", "api_key_env": "OPENAI_API_KEY",
       "system_prompt": "You are a helpful assistant.", "max_completion_tokens": 1024}),
 )
+
+
+SINK_EXAMPLE: dict[str, Any] = {
+    "name": "hooks", "kind": "webhook", "url": "https://hooks.example.org/feedback",
+    "secret_env": "FEEDBACK_WEBHOOK_SECRET", "timeout": 10.0, "max_tries": 12,
+    "redact": False}
 
 
 EXPERIMENT_EXAMPLE: dict[str, Any] = {
@@ -133,6 +142,13 @@ def template() -> str:
         "arms, each with name, model (a [[models]] name), weight, and optionally "
         "system_prompt and settings (over the model entry's own). For example:"),
         *_entry(EXPERIMENT_EXAMPLE, "# ", "experiments")]
+    lines += ["", *_comment(
+        "Sinks (none by default): each [[sinks]] entry receives every rating, vote and "
+        f"judgement as it happens ({' | '.join(SINK_KINDS)}; docs: Sinks). Keys: "
+        f"{', '.join(f.name for f in fields(SinkSettings) if f.name != 'options')}, and "
+        "the kind's own. secret_env is the NAME of the variable holding the secret. "
+        "For example:"),
+        *_entry(SINK_EXAMPLE, "# ", "sinks")]
     return "\n".join(lines) + "\n"
 
 
@@ -180,6 +196,13 @@ def describe(settings: Settings, origin: str) -> str:
                  **({"settings": a.settings} if a.settings else {})} for a in experiment.arms]
         lines += ["", *_entry({"name": experiment.name, "unit": experiment.unit,
                                "blind": experiment.blind, "arms": arms}, table="experiments")]
+    for sink in settings.sinks:
+        keys = {f.name: getattr(sink, f.name) for f in fields(sink) if f.name != "options"}
+        if keys["secret_env"] is None:
+            del keys["secret_env"]
+        for key, value in sink.options.items():  # headers' values may be secrets
+            keys[key] = _masked(value) if key == "headers" else value
+        lines += ["", *_entry(keys, table="sinks")]
     return "\n".join(lines) + "\n"
 
 
@@ -196,6 +219,8 @@ def check(config_file: str | None = None, database_url: str | None = None,
     env = os.environ if environ is None else environ
     settings = load_settings(config_file, database_url, dict(env))
     validate_models(settings)
+    for sink in build_all(settings.sinks):  # e.g. an unset secret_env variable
+        sink.close()
     public_url(settings.database_url)
     origin = (f"{settings.source}: valid." if settings.source else
               f"No settings file (no ./{DEFAULT_CONFIG_FILE}, no CHATFEEDBACK_CONFIG): the "

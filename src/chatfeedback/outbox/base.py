@@ -18,9 +18,10 @@ class Event:
     """One outbox row as a sink sees it: a rating event and the state it left behind.
 
     ``action``: ``set`` | ``change`` | ``clear`` | ``comment`` | ``tags`` (a rating),
-    ``vote`` (an arena vote: ``label`` is the winner, ``a`` | ``b`` | ``tie`` | ``bad``,
-    ``value`` its index, on answer A's ``message_id``), ``review`` (a reviewer's judgement
-    of one ``criterion``: ``value`` the number, or ``label`` the chosen option).
+    ``vote`` (an arena vote on answer A's ``message_id``: ``label`` is the winner,
+    ``model_a`` | ``model_b`` | ``tie`` | ``tie (bothbad)``, ``value`` its index, ``model``
+    "A vs B", ``scale`` "arena"), ``review`` (a reviewer's judgement of one ``criterion``:
+    ``label`` the value as stored, ``value`` it as a number when it is one).
     Every event carries the answer's rating as it stands after it (``value``, ``scale``,
     ``comment``, ``tags``) so that one event is enough to know the state.
     """

@@ -14,7 +14,7 @@ from ..errors import FeedbackError, NotFound
 from ..ids import new_id
 from ..stats.bradley_terry import STYLE_FEATURES, WINNERS
 from .engine import Connected, as_utc, now
-from . import context
+from . import context, outbox
 from .errors import db_errors
 from .filters import Filters, _instant
 from .schema import arena_rounds, arena_votes, conversations, messages, rating_events
@@ -128,10 +128,17 @@ class ArenaQueries(Connected):
                              .values(values))
             conn.execute(update(arena_rounds).where(arena_rounds.c.id == round_id)
                          .values(status="voted", updated_at=when))
+            event_id = new_id()
             conn.execute(insert(rating_events).values(
-                id=new_id(), message_id=message_a, conversation_id=rnd["conversation_a"],
+                id=event_id, message_id=message_a, conversation_id=rnd["conversation_a"],
                 action="vote", scale="arena", value=WINNERS.index(winner), actor=actor,
                 created_at=when))
+            trace_id = conn.execute(select(messages.c.trace_id)
+                                    .where(messages.c.id == message_a)).scalar()
+            outbox.record(conn, event_id, "vote", when, actor, message_id=message_a,
+                          conversation_id=rnd["conversation_a"], value=WINNERS.index(winner),
+                          scale="arena", model=f"{rnd['model_a']} vs {rnd['model_b']}",
+                          trace_id=trace_id, label=winner)
             row = conn.execute(select(arena_votes).where(arena_votes.c.round_id == round_id)) \
                 .mappings().one()
         return _vote(row)

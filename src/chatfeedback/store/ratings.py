@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from .. import scales
 from ..errors import FeedbackError, NotFound
 from ..ids import new_id
-from . import stats
+from . import outbox, stats
 from .engine import Connected, now
 from .errors import db_errors
 from .filters import Filters
@@ -34,7 +34,8 @@ class Ratings(Connected):
             # of this answer waits, so each sees the other's rating and shown_at.
             msg = conn.execute(select(messages.c.conversation_id, messages.c.role,
                                       messages.c.model, messages.c.system_prompt,
-                                      messages.c.created_at, messages.c.shown_at)
+                                      messages.c.created_at, messages.c.shown_at,
+                                      messages.c.trace_id)
                                .where(messages.c.id == message_id).with_for_update()).first()
             if msg is None:
                 raise NotFound("Message not found")
@@ -58,10 +59,11 @@ class Ratings(Connected):
             else:
                 conn.execute(update(ratings).where(ratings.c.message_id == message_id)
                              .values(values))
-            self._event(conn, message_id, msg.conversation_id, action, when, actor,
-                        scale=scale, value=value)
+            event_id = self._event(conn, message_id, msg.conversation_id, action, when, actor,
+                                   scale=scale, value=value)
             row = conn.execute(select(ratings).where(ratings.c.message_id == message_id)) \
                 .mappings().one()
+            _send(conn, event_id, action, when, actor, row, msg.trace_id)
             stats.count_rating(conn, old, -1)
             stats.count_rating(conn, row, +1)
             stats.move_shown_rating(conn, msg, _rated_scale(old), _rated_scale(row))
@@ -85,18 +87,20 @@ class Ratings(Connected):
             if old is None:
                 raise FeedbackError("rate the answer before adding a comment or reasons")
             values: dict[str, Any] = {}
+            events: list[tuple[str, str]] = []
             if comment is not None and new_comment != old["comment"]:
                 values["comment"] = new_comment
-                self._event(conn, message_id, old["conversation_id"], "comment", when, actor,
-                            comment=new_comment)
+                events.append((self._event(conn, message_id, old["conversation_id"],
+                                           "comment", when, actor, comment=new_comment),
+                               "comment"))
             if tag_list is not None and tag_list != sorted(old["tags"] or []):
                 values["tags"] = tag_list
                 conn.execute(delete(rating_tags).where(rating_tags.c.message_id == message_id))
                 if tag_list:
                     conn.execute(insert(rating_tags), [{"message_id": message_id, "tag": t}
                                                        for t in tag_list])
-                self._event(conn, message_id, old["conversation_id"], "tags", when, actor,
-                            tags=tag_list)
+                events.append((self._event(conn, message_id, old["conversation_id"], "tags",
+                                           when, actor, tags=tag_list), "tags"))
             if values:
                 conn.execute(update(ratings).where(ratings.c.message_id == message_id)
                              .values(rated_at=when, **values))
@@ -105,14 +109,22 @@ class Ratings(Connected):
             if values:
                 stats.count_rating(conn, old, -1)
                 stats.count_rating(conn, row, +1)
+            if events:
+                trace_id = conn.execute(select(messages.c.trace_id)
+                                        .where(messages.c.id == message_id)).scalar()
+                for event_id, action in events:
+                    _send(conn, event_id, action, when, actor, row, trace_id)
         return to_rating(row)
 
     @staticmethod
     def _event(conn: Connection, message_id: str, conversation_id: str, action: str,
-               when: datetime, actor: str | None, **fields: Any) -> None:
+               when: datetime, actor: str | None, **fields: Any) -> str:
+        """Append to the audit trail; return the event's id."""
+        event_id = new_id()
         conn.execute(insert(rating_events).values(
-            id=new_id(), message_id=message_id, conversation_id=conversation_id, action=action,
-            actor=actor, created_at=when, **fields))
+            id=event_id, message_id=message_id, conversation_id=conversation_id,
+            action=action, actor=actor, created_at=when, **fields))
+        return event_id
 
     @db_errors
     def rating(self, message_id: str) -> Rating | None:
@@ -157,6 +169,15 @@ class Ratings(Connected):
         """The audit trail, oldest first, streamed."""
         query = select(rating_events).order_by(rating_events.c.id)
         yield from self._stream(query, batch)
+
+
+def _send(conn: Connection, event_id: str, action: str, when: datetime, actor: str | None,
+          row: Any, trace_id: str | None) -> None:
+    """The event into the outbox, with the rating as it stands after it (``row``)."""
+    outbox.record(conn, event_id, action, when, actor, message_id=row["message_id"],
+                  conversation_id=row["conversation_id"], value=row["value"],
+                  scale=row["scale"], model=row["model"], trace_id=trace_id,
+                  comment=row["comment"], tags=row["tags"])
 
 
 def _rated_scale(row: Any) -> str | None:

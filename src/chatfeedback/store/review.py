@@ -23,6 +23,7 @@ from sqlalchemy import Connection, and_, case, delete, exists, func, insert, sel
 
 from ..errors import ReviewError
 from ..ids import new_id
+from . import outbox
 from .errors import db_errors
 from .schema import (
     conversations,
@@ -289,10 +290,20 @@ def submit(store: Store, item_id: str, reviewer: str, k: int, values: Mapping[st
         message_id = conn.execute(update(items_t).where(items_t.c.id == item_id)
                                   .values(done=items_t.c.done + 1)
                                   .returning(items_t.c.message_id)).scalar_one()
-        conn.execute(insert(judge_t), [
+        judgements = [
             {"id": new_id(), "item_id": item_id, "queue_id": held["queue_id"],
              "message_id": message_id, "reviewer": reviewer, "criterion": criterion,
-             "value": value, "created_at": when} for criterion, value in values.items()])
+             "value": value, "created_at": when} for criterion, value in values.items()]
+        conn.execute(insert(judge_t), judgements)
+        answer = conn.execute(select(messages.c.conversation_id, messages.c.model,
+                                     messages.c.trace_id)
+                              .where(messages.c.id == message_id)).one()
+        for j in judgements:
+            outbox.record(conn, j["id"], "review", when, reviewer, message_id=message_id,
+                          conversation_id=answer.conversation_id,
+                          value=int(j["value"]) if str(j["value"]).isdigit() else None,
+                          scale=None, model=answer.model, trace_id=answer.trace_id,
+                          criterion=j["criterion"], label=str(j["value"]))
         if correction:
             conn.execute(insert(review_corrections).values(
                 id=new_id(), message_id=message_id, item_id=item_id,

@@ -369,3 +369,47 @@ arena_votes = Table(
     # covers the leaderboard's GROUP BY with its SUM(weight): read in order, never sorted
     Index(None, "voter", "model_a", "model_b", "winner", "weight"),
 )
+
+# The delivery outbox (outbox/, store/outbox.py). Every rating event, arena vote and review
+# judgement is also written here, in the transaction that writes it; the delivery worker
+# hands each row to the queue of every configured sink ("fans it out", ``fanned``), then
+# delivers from those queues. ``payload`` is the event as sinks get it (outbox/base.py Event).
+outbox = Table(
+    "outbox", metadata,
+    Column("id", ID, primary_key=True),            # the event's id: the idempotency key
+    Column("payload", JSON, nullable=False),
+    Column("created_at", WHEN, nullable=False),    # when it was written (not the event's time)
+    Column("fanned", Boolean, nullable=False),     # queued for the sinks configured then
+    Index(None, "fanned", "id"),
+)
+
+# The sinks a worker has seen, each from when it was first seen: older events are not
+# queued for it (a sink added later gets no flood of history; ``sinks replay`` asks for it).
+outbox_sinks = Table(
+    "outbox_sinks", metadata,
+    Column("name", String(200), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("since", WHEN, nullable=False),
+)
+
+# One row per (sink, event): the delivery's state, tries and the last failure.
+outbox_deliveries = Table(
+    "outbox_deliveries", metadata,
+    Column("sink", String(200), primary_key=True),
+    Column("event_id", ID, primary_key=True),
+    Column("state", String(10), nullable=False),   # pending | delivered | dead
+    Column("tries", Integer, nullable=False),
+    Column("next_at", WHEN, nullable=False),       # a pending delivery is tried from then on
+    Column("error", Text, nullable=True),          # the last failure
+    Column("updated_at", WHEN, nullable=False),
+    Index(None, "sink", "state", "next_at"),
+)
+
+# Which process delivers: on SQLite the lease itself (taken over once it expires), on
+# PostgreSQL only a record of the advisory lock's holder (shown by ``sinks status``).
+outbox_leases = Table(
+    "outbox_leases", metadata,
+    Column("name", String(50), primary_key=True),
+    Column("holder", String(200), nullable=False),  # host:pid
+    Column("expires_at", WHEN, nullable=False),
+)

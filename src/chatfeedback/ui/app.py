@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from chatfeedback.ui import (arena_page, chat_page, dashboard, experiments_page, export_page,
-                            heap, internals, review_page, signin)
+                            heap, internals, review_page, signin, sinks_page)
 from chatfeedback.errors import StoreError
 from chatfeedback.store import experiments as experiment_log
 from chatfeedback.ui.context import is_admin, is_reviewer, service, unembed
@@ -41,6 +41,9 @@ if is_admin():  # pages that show every user's data
                              icon=":material/science:", url_path="experiments"))
     pages.append(st.Page(export_page.render, title="Export", icon=":material/download:",
                          url_path="export"))
+    if service().settings.sinks:
+        pages.append(st.Page(sinks_page.render, title="Sinks", icon=":material/send:",
+                             url_path="sinks"))
 if is_reviewer():
     pages.append(st.Page(review_page.render, title="Review", icon=":material/rate_review:",
                          url_path="review"))
