@@ -1,11 +1,11 @@
 """AppTest: the chat page drives the real service and database."""
 
-import gc
+import os
 
 import pytest
 
 from chatfeedback.store import Store
-from chatfeedback.ui import heap, keys
+from chatfeedback.ui import keys
 
 
 def answers(at):
@@ -139,9 +139,46 @@ def test_history_is_sent_on_each_turn(make_app, db_url):
     assert len(at.feedback) == 3
 
 
-def test_start_up_heap_is_frozen_once(make_app):
-    """The app's first run takes what the imports made out of the full collection that
-    Streamlit runs after every run (see ui/heap.py); later runs leave it alone."""
-    make_app()
-    assert gc.get_freeze_count() > 50_000  # Streamlit, SQLAlchemy, pandas, Altair...
-    assert heap.freeze_once() is False
+LAZY_PAGES = """
+import gc, json, sys
+from streamlit.testing.v1 import AppTest
+from chatfeedback.ui import heap
+HEAVY = ("pandas", "pyarrow", "altair", "scipy")
+at = AppTest.from_file(sys.argv[1], default_timeout=60).run()
+assert not at.exception, at.exception
+chat = {"heavy": [m for m in HEAVY if m in sys.modules], "frozen": gc.get_freeze_count()}
+pages = {info.get("url_pathname"): page for page, info in at._registered_pages.items()}
+at._page_hash = pages["dashboard"]
+at.run()
+assert not at.exception, at.exception
+print(json.dumps({"chat": chat, "title": at.title[0].value, "again": heap.freeze_once(),
+                  "heavy": [m for m in HEAVY if m in sys.modules],
+                  "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_admin_pages_load_on_first_use_and_are_frozen(tmp_path, db_url):
+    """The chat's run imports no pandas, pyarrow, Altair or SciPy (the admin pages' imports)
+    and freezes what it did import, so the collection Streamlit runs after every run leaves
+    it alone (see ui/heap.py); opening the Dashboard imports its libraries and freezes them
+    too. A fresh interpreter: this test process has imported everything already."""
+    import json
+    import subprocess
+    import sys
+
+    from .conftest import APP
+
+    env = dict(os.environ, CHATFEEDBACK_DATABASE_URL=db_url)
+    env.pop("CHATFEEDBACK_CONFIG", None)
+    done = subprocess.run([sys.executable, "-c", LAZY_PAGES, APP], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["chat"]["heavy"] == []
+    assert seen["chat"]["frozen"] > 50_000  # Streamlit, SQLAlchemy, Alembic...
+    assert seen["title"] == "Dashboard"
+    assert {"pandas", "pyarrow", "altair"} <= set(seen["heavy"])
+    assert seen["frozen"] > seen["chat"]["frozen"] + 20_000
+    assert seen["again"] is False
+
+
