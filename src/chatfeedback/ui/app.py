@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from chatfeedback.ui import chat_page, heap, internals, signin
 from chatfeedback.errors import StoreError
 from chatfeedback.store import experiments as experiment_log
+from chatfeedback.ui import chat_page, heap, internals, signin
 from chatfeedback.ui.context import is_admin, is_reviewer, service, unembed
 
 unembed()  # this is the app itself, not someone's app with the drop-in chat (see context.py)
