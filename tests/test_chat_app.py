@@ -131,6 +131,24 @@ def test_sidebar_lists_conversations_newest_first(make_app):
     assert at.chat_message[0].markdown[0].value == "first chat"
 
 
+def test_sidebar_lists_the_newest_conversations_and_more_on_request(make_app, db_url):
+    """The sidebar lists LISTED conversations, newest first; "More conversations" lists as
+    many again (each listed conversation is a widget every page run registers)."""
+    from chatfeedback.ui.chat_page import LISTED
+
+    store = Store.open(db_url)
+    made = [store.create_conversation(model="echo", title=f"chat {i}").id
+            for i in range(LISTED + 3)]
+    store.close()
+    at = make_app()
+    listed = [b.key for b in at.sidebar.button if b.key.startswith(keys.conversation(""))]
+    assert listed == [keys.conversation(c) for c in made[::-1][:LISTED]]
+    at.button(key=keys.LIST_MORE).click().run()
+    listed = [b.key for b in at.sidebar.button if b.key.startswith(keys.conversation(""))]
+    assert listed == [keys.conversation(c) for c in made[::-1]]
+    assert keys.LIST_MORE not in [b.key for b in at.sidebar.button]
+
+
 def test_history_is_sent_on_each_turn(make_app, db_url):
     at = make_app()
     for prompt in ("a", "b", "c"):

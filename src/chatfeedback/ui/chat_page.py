@@ -23,6 +23,7 @@ from .text import show_text, stream_text
 from .versions import answer_controls, take_regenerate
 
 PARAM = "c"
+LISTED = 20  # conversations in the sidebar at first; "More conversations" adds as many
 
 
 def _open(conversation_id: str | None) -> None:
@@ -43,12 +44,24 @@ def sidebar() -> tuple[DeltaGenerator, DeltaGenerator]:
         return models, st.container()
 
 
+def _list_more(listed: int) -> None:
+    st.session_state[keys.LISTED] = listed + LISTED
+
+
 def conversation_list(slot: DeltaGenerator, current: str | None, owner: str | None) -> None:
+    """The newest conversations, LISTED at first and as many more per "More conversations".
+    Every button is a widget that each page run registers and the session keeps (also for
+    two minutes after its tab closed, for a reconnection), so the list stays short."""
+    listed = st.session_state.get(keys.LISTED, LISTED)
+    found = service().store.list_conversations(owner=owner, limit=listed + 1)
     with slot:
-        for conv in service().store.list_conversations(owner=owner):
+        for conv in found[:listed]:
             st.button(plain(conv.title) if conv.title else "Untitled",
                       key=keys.conversation(conv.id), on_click=_open, args=(conv.id,),
                       width="stretch", type="primary" if conv.id == current else "secondary")
+        if len(found) > listed:
+            st.button("More conversations", key=keys.LIST_MORE, type="tertiary",
+                      icon=":material/expand_more:", on_click=_list_more, args=(listed,))
 
 
 def show_answer(message: Message) -> None:
