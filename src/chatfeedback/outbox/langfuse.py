@@ -74,7 +74,7 @@ class LangfuseSink:
             return  # a clear: nothing to score
         try:
             # The outbox retries with backoff; the SDK's own retries would only hide time.
-            response = self._api.scores.create(request=[score],  # type: ignore[list-item]
+            response = self._api.scores.create(request=[score],
                                                request_options={"max_retries": 0})
         except ApiError as exc:
             raise DeliveryError(f"sink '{self.name}': Langfuse at {self.url} answered "

@@ -142,7 +142,7 @@ class _SyncExport(LogRecordProcessor):
         self.result.value = self._exporter.export((readable,))
 
     def shutdown(self) -> None:
-        self._exporter.shutdown()
+        self._exporter.shutdown()  # type: ignore[no-untyped-call]
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True  # nothing is buffered
