@@ -71,7 +71,7 @@ class LangfuseSink:
     def send(self, event: Event) -> None:
         score = score_of(event, self.score_name, self.environment)
         if score is None:
-            return  # a clear: nothing to score
+            return  # nothing to score: a clear, a comment or tags removed
         try:
             # The outbox retries with backoff; the SDK's own retries would only hide time.
             response = self._api.scores.create(request=[score],
