@@ -236,3 +236,22 @@ def test_concurrent_sends_from_worker_threads_each_arrive_once(keys: None) -> No
         received = receiver.wait_for(len(ids))
     assert sorted(r.json()[0]["id"] for r in received) == ids
     assert [i for i, o in outcomes.items() if o == "failed"] == ids[::3]
+
+
+def test_config_check_refuses_a_sink_whose_keys_are_missing(keys: None, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    from click.testing import CliRunner
+
+    from chatfeedback.cli import main
+
+    path = tmp_path / "chatfeedback.toml"
+    path.write_text('[[sinks]]\nname = "lf"\nkind = "langfuse"\nurl = "http://127.0.0.1:1"\n'
+                    'secret_env = "LF_SECRET"\npublic_key_env = "LF_PUBLIC"\n',
+                    encoding="utf-8")
+    assert CliRunner().invoke(main, ["config", "check", "--config", str(path)]).exit_code == 0
+    monkeypatch.delenv("LF_PUBLIC")
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == ("Error: sink 'lf': public_key_env names the environment "
+                                     "variable LF_PUBLIC, which is not set")
