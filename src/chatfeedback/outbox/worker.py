@@ -20,7 +20,7 @@ import random
 import socket
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -69,25 +69,43 @@ class Tally:
 
 @dataclass
 class Lane:
-    """One sink's deliveries."""
+    """One sink's deliveries. A batch's outcome is written by a thread of its own while
+    the next batch is sent (:meth:`flush` waits for it)."""
 
     settings: SinkSettings
     sink: Sink
     store: Store
     config: OutboxConfig
     pool: ThreadPoolExecutor = field(init=False)
+    _writer: ThreadPoolExecutor = field(init=False)
+    _settling: Future[None] | None = field(default=None, init=False)
+    _settling_ids: frozenset[str] = field(default=frozenset(), init=False)
 
     def __post_init__(self) -> None:
-        self.pool = ThreadPoolExecutor(self.config.threads,
-                                       thread_name_prefix=f"sink-{self.settings.name}")
+        name = self.settings.name
+        self.pool = ThreadPoolExecutor(self.config.threads, thread_name_prefix=f"sink-{name}")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"settle-{name}")
 
     def step(self) -> tuple[int, Tally]:
-        """Send one batch of due deliveries; return how many were due and what happened."""
-        due = queue.due(self.store, self.settings.name, self.config.batch)
+        """Send one batch of due deliveries; return how many were due and what happened
+        (its outcome is being written when this returns)."""
+        settling = self._settling_ids  # still pending in the database: not again
+        due = [item for item in queue.due(self.store, self.settings.name,
+                                          self.config.batch + len(settling))
+               if item.event_id not in settling][:self.config.batch]
         tally = Tally()
         if not due:
+            self.flush()
             return 0, tally
-        outcomes = list(self.pool.map(self._send, due))
+        outcomes: list[str | None] = [None] * len(due)
+        turns = iter(range(len(due)))  # shared: each thread takes the next (atomic in C)
+
+        def work() -> None:
+            for i in turns:
+                outcomes[i] = self._send(due[i])
+
+        for done in [self.pool.submit(work) for _ in range(min(self.config.threads, len(due)))]:
+            done.result()
         delivered = [item.event_id for item, error in zip(due, outcomes, strict=True)
                      if error is None]
         failed: list[queue.Failure] = []
@@ -103,11 +121,23 @@ class Lane:
             if dead:
                 log.warning("sink %s: event %s is dead after %d tries: %s",
                             self.settings.name, item.event_id, tries, error)
-        queue.settle(self.store, self.settings.name, delivered, failed)
+        self.flush()
+        self._settling_ids = frozenset(item.event_id for item in due)
+        self._settling = self._writer.submit(queue.settle, self.store, self.settings.name,
+                                             delivered, failed)
         tally.delivered = len(delivered)
         tally.dead = sum(f.dead for f in failed)
         tally.failed = len(failed) - tally.dead
         return len(due), tally
+
+    def flush(self) -> None:
+        """Wait until the last batch's outcome is written (its error, if any, raised)."""
+        settling, self._settling = self._settling, None
+        try:
+            if settling is not None:
+                settling.result()
+        finally:
+            self._settling_ids = frozenset()
 
     def _send(self, item: queue.Due) -> str | None:
         """None when delivered, else what went wrong (one line)."""
@@ -119,8 +149,12 @@ class Lane:
         return None
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
-        self.sink.close()
+        try:
+            self.flush()
+        finally:
+            self.pool.shutdown(wait=True)
+            self._writer.shutdown(wait=True)
+            self.sink.close()
 
 
 def holder_name() -> str:
@@ -159,6 +193,7 @@ class Worker:
                     total.add(tally)
                     if count < self.config.batch or tally.delivered == 0:
                         break
+                lane.flush()
             return tallies
         finally:
             self.leader.release()
@@ -229,6 +264,11 @@ class Worker:
                     log.exception("outbox: sink %s: cannot read or settle deliveries",
                                   lane.settings.name)
             if count < self.config.batch:
+                try:
+                    lane.flush()  # written before a pause
+                except Exception:
+                    log.exception("outbox: sink %s: cannot record deliveries",
+                                  lane.settings.name)
                 self._stop.wait(self.config.poll)
 
 
