@@ -62,17 +62,28 @@ def prompt_key(system_prompt: str | None) -> str:
     return hashlib.sha256(system_prompt.encode("utf-8")).hexdigest()[:16]
 
 
+_UPSERTS: dict[tuple[Any, ...], Any] = {}
+
+
 def _upsert(conn: Connection, table: Table, key: dict[str, Any], counters: dict[str, int],
             extra: dict[str, Any] | None = None) -> None:
-    if conn.dialect.name == "sqlite":
-        stmt = sqlite_insert(table)
-    elif conn.dialect.name == "postgresql":
-        stmt = pg_insert(table)
-    else:
-        raise NotImplementedError(f"running totals are not implemented for {conn.dialect.name}")
-    stmt = stmt.values(**key, **counters, **(extra or {}))
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=list(key), set_={c: table.c[c] + stmt.excluded[c] for c in counters}))
+    """Add ``counters`` to the row of ``key`` (insert it with them, and ``extra``, if new).
+    One statement per dialect, table and set of columns, built once and executed with the
+    values as parameters: building it again for every rating cost more than running it."""
+    extra = extra or {}
+    shape = (conn.dialect.name, table.name, tuple(key), tuple(counters), tuple(extra))
+    stmt = _UPSERTS.get(shape)
+    if stmt is None:
+        if conn.dialect.name == "sqlite":
+            base = sqlite_insert(table)
+        elif conn.dialect.name == "postgresql":
+            base = pg_insert(table)
+        else:
+            raise NotImplementedError(
+                f"running totals are not implemented for {conn.dialect.name}")
+        stmt = _UPSERTS[shape] = base.on_conflict_do_update(
+            index_elements=list(key), set_={c: table.c[c] + base.excluded[c] for c in counters})
+    conn.execute(stmt, {**key, **counters, **extra})
 
 
 def count_rating(conn: Connection, row: Mapping[str, Any] | None, delta: int) -> None:
