@@ -249,31 +249,35 @@ def dpo_rows(conversations: Iterable[list[dict[str, Any]]],
                 for rejected in versions:
                     if chosen["score"] <= rejected["score"]:
                         continue
-                    if _same_text(chosen["content"], rejected["content"]):
-                        summary.same_text += 1  # it teaches nothing and contradicts itself
-                        continue
-                    summary.rows += 1
-                    summary.pairs += 1
-                    yield {"prompt": conv.prompt(chosen),
-                           "chosen": [_message("assistant", chosen["content"])],
-                           "rejected": [_message("assistant", rejected["content"])],
-                           "source": "rating"}
+                    row = _pair(conv.prompt(chosen), chosen["content"], rejected["content"],
+                                "rating", summary)
+                    if row:
+                        yield row
             for answer in versions:
                 _count(summary, scales.polarity(answer["scale"], answer["value"]))
         # (correction chosen, original rejected) where the original was rated below the top
         for answer in _corrected(conv):
             if answer["score"] is None or answer["score"] >= 1 or not answer["content"]:
                 continue
-            if _same_text(answer["correction"], answer["content"]):
-                summary.same_text += 1
-                continue
-            summary.rows += 1
-            summary.pairs += 1
-            summary.corrections += 1
-            yield {"prompt": conv.prompt(answer),
-                   "chosen": [_message("assistant", answer["correction"])],
-                   "rejected": [_message("assistant", answer["content"])],
-                   "source": "correction"}
+            row = _pair(conv.prompt(answer), answer["correction"], answer["content"],
+                        "correction", summary)
+            if row:
+                summary.corrections += 1
+                yield row
+
+
+def _pair(prompt: list[dict[str, str]], chosen: str, rejected: str, source: str,
+          summary: Summary) -> dict[str, Any] | None:
+    """The DPO row preferring ``chosen`` to ``rejected`` after ``prompt``, counted; None
+    (counted too) when the two say the same: such a pair teaches nothing and contradicts
+    itself."""
+    if _same_text(chosen, rejected):
+        summary.same_text += 1
+        return None
+    summary.rows += 1
+    summary.pairs += 1
+    return {"prompt": prompt, "chosen": [_message("assistant", chosen)],
+            "rejected": [_message("assistant", rejected)], "source": source}
 
 
 def _same_text(one: str, other: str) -> bool:
@@ -328,14 +332,10 @@ def arena_dpo_rows(store: Store, filters: Filters, summary: Summary) -> Iterator
             summary.arena_context_differs += 1
             continue
         chosen, rejected = sides if pair["winner"] == "model_a" else sides[::-1]
-        if _same_text(chosen["content"], rejected["content"]):
-            summary.same_text += 1
-            continue
-        summary.rows += 1
-        summary.pairs += 1
-        summary.arena_pairs += 1
-        yield {"prompt": prompts[0], "chosen": [_message("assistant", chosen["content"])],
-               "rejected": [_message("assistant", rejected["content"])], "source": "arena"}
+        row = _pair(prompts[0], chosen["content"], rejected["content"], "arena", summary)
+        if row:
+            summary.arena_pairs += 1
+            yield row
 
 
 BUILDERS = {"kto": kto_rows, "dpo": dpo_rows, "sft": sft_rows}
