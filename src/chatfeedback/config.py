@@ -20,7 +20,7 @@ from .experiments import Experiment, parse_experiments
 from .outbox.base import SinkSettings
 from .outbox.settings import parse_sinks
 from .policy import MODES, RatingPolicy
-from .rubric import Criterion, by_name, parse_criteria
+from .rubric import Criterion, configured, parse_criteria
 from .scales import RANGES
 
 DEFAULT_CONFIG_FILE = "chatfeedback.toml"
@@ -131,11 +131,7 @@ class Settings:
 
     def criterion(self, name: str) -> Criterion:
         """The ``[[criteria]]`` entry called ``name``; ConfigError names the known ones."""
-        found = by_name(self.criteria, name)
-        if found is None:
-            raise ConfigError(f"unknown criterion '{name}'; the settings define "
-                              f"{', '.join(c.name for c in self.criteria)}")
-        return found
+        return configured(self.criteria, name)
 
     def experiment(self, name: str) -> Experiment:
         """The ``[[experiments]]`` entry called ``name``; ConfigError names the known ones."""

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ReviewError
-from .rubric import Criterion, by_name, criterion_from_dict
+from .rubric import Criterion, by_name, configured, criterion_from_dict
 from .stats import agreement as ag
 from .store import Message, Store
 from .store import review as rs
@@ -47,11 +47,8 @@ class Queue:
     complete: int | None = None
 
     def criterion(self, name: str) -> Criterion:
-        found = by_name(self.criteria, name)
-        if found is None:
-            raise ReviewError(f"queue '{self.name}' has no criterion '{name}' "
-                              f"(it has {', '.join(c.name for c in self.criteria)})")
-        return found
+        return by_name(self.criteria, name, lambda known: ReviewError(
+            f"queue '{self.name}' has no criterion '{name}' (it has {known})"))
 
 
 @dataclass(frozen=True)
@@ -86,17 +83,13 @@ class Review:
             raise ReviewError("a queue needs a name (1 to 200 characters)")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ReviewError(f"k (reviewers per item) must be a positive whole number, got {k!r}")
-        known = {c.name: c for c in self.criteria}
-        chosen = list(criteria) if criteria else list(known)
-        unknown = [c for c in chosen if c not in known]
-        if unknown:
-            raise ReviewError(f"unknown criterion '{unknown[0]}'; the settings define "
-                              f"{', '.join(known)}")
+        chosen = [configured(self.criteria, c, ReviewError)
+                  for c in dict.fromkeys(criteria or [c.name for c in self.criteria])]
         ids = rs.matching_answers(self.store, qfilter)
         if not ids:
             raise ReviewError("the filter matches no answers: nothing to review")
         row = rs.create_queue(self.store, name=name, qfilter=qfilter, k=k,
-                              criteria=[known[c].as_dict() for c in dict.fromkeys(chosen)],
+                              criteria=[c.as_dict() for c in chosen],
                               created_by=created_by, message_ids=ids)
         return _queue(row)
 
@@ -135,7 +128,7 @@ class Review:
             raise ReviewError(f"give a value for every criterion; missing: {', '.join(missing)}")
         extra = set(values) - {c.name for c in queue.criteria}
         if extra:
-            raise ReviewError(f"queue '{queue.name}' has no criterion '{min(extra)}'")
+            queue.criterion(min(extra))  # the one-line error
         stored = {}
         for criterion in queue.criteria:
             try:

@@ -3,12 +3,12 @@ their level of measurement (which decides how agreement on them is computed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .entries import entry_name, only_keys, tables
-from .errors import ConfigError
+from .errors import ChatfeedbackError, ConfigError
 
 KINDS = ("thumbs", "scale", "boolean", "choice")
 # The levels a kind may be analysed at; the first is the default.
@@ -79,9 +79,23 @@ def criterion_from_dict(data: dict[str, Any]) -> Criterion:
                      options=tuple(data.get("options", ())), level=data["level"])
 
 
-def by_name(criteria: Iterable[Criterion], name: str) -> Criterion | None:
-    """The criterion called ``name`` among ``criteria``, or None."""
-    return next((c for c in criteria if c.name == name), None)
+def by_name(criteria: Iterable[Criterion], name: str,
+            missing: Callable[[str], Exception]) -> Criterion:
+    """The criterion called ``name`` among ``criteria``; else the error ``missing(known)``
+    is raised, ``known`` naming the criteria there are."""
+    criteria = tuple(criteria)
+    found = next((c for c in criteria if c.name == name), None)
+    if found is None:
+        raise missing(", ".join(c.name for c in criteria))
+    return found
+
+
+def configured(criteria: Iterable[Criterion], name: str,
+               error: type[ChatfeedbackError] = ConfigError) -> Criterion:
+    """The ``[[criteria]]`` entry called ``name``; ``error`` names the ones the settings
+    define."""
+    return by_name(criteria, name, lambda known: error(
+        f"unknown criterion '{name}'; the settings define {known}"))
 
 
 def parse_criteria(raw: Any, where: str) -> tuple[Criterion, ...]:
