@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Date, and_, case, cast, func, or_, select
+from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from .. import scales
+from . import scoring
 from .engine import as_utc
 from .errors import db_errors
 from .filters import Filters
@@ -80,34 +81,13 @@ class LowRated:
         return f"?c={self.conversation_id}"
 
 
-def _polar(t: Any, side: int) -> ColumnElement[Any]:
-    """1 where a (scale, value) is positive (``side`` 0) or negative (1), as in
-    scales.polarity; else 0."""
-    return case((or_(*(and_(t.c.scale == scale, t.c.value.in_(values[side]))
-                       for scale, values in scales.POLARITY.items())), 1), else_=0)
-
-
-def _positive(t: Any) -> ColumnElement[Any]:
-    return _polar(t, 0)
-
-
-def _negative(t: Any) -> ColumnElement[Any]:
-    return _polar(t, 1)
-
-
-def _score(t: Any) -> ColumnElement[Any]:
-    """The 0-1 score of a (scale, value), as in scales.score."""
-    return case(*((t.c.scale == scale, (t.c.value - low) * 1.0 / (high - low))
-                  for scale, (low, high) in scales.RANGES.items()))
-
-
 def _counts(t: Any = rating_counts) -> list[Any]:
     """Positives, negatives, ratings and mean score, summed over counter rows."""
     n = t.c.n
     rated = func.coalesce(func.sum(n), 0)
-    return [func.coalesce(func.sum(_positive(t) * n), 0).label("positive"),
-            func.coalesce(func.sum(_negative(t) * n), 0).label("negative"),
-            rated.label("rated"), (func.sum(_score(t) * n) / func.nullif(rated, 0))
+    return [func.coalesce(func.sum(scoring.one_if(scoring.positive(t)) * n), 0).label("positive"),
+            func.coalesce(func.sum(scoring.one_if(scoring.negative(t)) * n), 0).label("negative"),
+            rated.label("rated"), (func.sum(scoring.score(t) * n) / func.nullif(rated, 0))
             .label("mean_score")]
 
 
@@ -191,7 +171,7 @@ def _groups(store: Store, column: Any, label: Any, f: Filters) -> list[Counted]:
 def tags(store: Store, f: Filters) -> list[TagCount]:
     """How often each reason tag was given, by the polarity of its rating."""
     t = tag_counts
-    polarity = case((_positive(t) == 1, "positive"), (_negative(t) == 1, "negative"),
+    polarity = case((scoring.positive(t), "positive"), (scoring.negative(t), "negative"),
                     else_="neutral").label("polarity")
     total = func.sum(t.c.n)
     query = (select(t.c.tag, polarity, total.label("n")).where(*f.counted(t))

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, and_, case, delete, exists, func, insert, sel
 
 from ..errors import ReviewError
 from ..ids import new_id
-from . import outbox
+from . import outbox, scoring
 from .errors import db_errors
 from .schema import (
     conversations,
@@ -39,7 +39,8 @@ from .schema import (
 )
 from .store import Store, as_utc, now
 
-POLARITIES = ("positive", "negative", "neutral", "unrated")
+POLAR = {"positive": scoring.positive, "negative": scoring.negative, "neutral": scoring.neutral}
+POLARITIES = (*POLAR, "unrated")
 items_t, assign_t, judge_t = review_items, review_assignments, review_judgements
 
 
@@ -103,14 +104,8 @@ class QueueFilter:
             where.append(messages.c.created_at < _midnight(self.until))
         if self.model is not None:
             where.append(messages.c.model == self.model)
-        # Polarity by the 0-1 score: above the middle is positive, below negative, the
-        # middle (a 3 on faces or stars) neutral, as scales.polarity says for every scale.
-        if self.polarity == "positive":
-            where.append(ratings.c.score > 0.5)
-        elif self.polarity == "negative":
-            where.append(ratings.c.score < 0.5)
-        elif self.polarity == "neutral":
-            where.append(ratings.c.score == 0.5)
+        if self.polarity in POLAR:
+            where.append(POLAR[self.polarity](ratings))
         elif self.polarity == "unrated":
             where.append(ratings.c.value.is_(None))
         if self.tag is not None:

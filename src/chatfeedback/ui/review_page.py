@@ -13,6 +13,7 @@ from ..analytics import Analytics
 from ..display import plain
 from ..errors import ChatfeedbackError
 from ..review import Queue, QueueFilter, Review
+from ..store.review import POLARITIES
 from ..rubric import Criterion
 from . import keys
 from .context import actor, is_admin, is_reviewer, service, sign_in_configured
@@ -268,8 +269,8 @@ def new_queue(review: Review) -> None:
         cols = st.columns(2)
         model = cols[0].selectbox("Model", [ANY, *Analytics(review.store).models()],
                                   key=keys.new_queue("model"))
-        polarity = cols[1].selectbox("Rating", [ANY, "positive", "negative", "neutral",
-                                                "unrated"], key=keys.new_queue("polarity"))
+        polarity = cols[1].selectbox("Rating", [ANY, *POLARITIES],
+                                     key=keys.new_queue("polarity"))
         cols = st.columns(2)
         tag = cols[0].text_input("Reason tag", key=keys.new_queue("tag"))
         batch = cols[1].text_input("Import batch id", key=keys.new_queue("batch"))
