@@ -23,7 +23,7 @@ from chatfeedback.store.schema import (
     shown_rated_counts,
     tag_counts,
 )
-from chatfeedback.store.stats import day_of
+from chatfeedback.store.engine import day_of
 
 pytestmark = pytest.mark.all_databases
 END = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday

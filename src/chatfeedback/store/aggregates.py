@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from .. import scales
 from . import scoring
-from .engine import as_utc
+from .engine import as_day, as_time
 from .errors import db_errors
 from .filters import Filters
 from .queries import rated_answers
@@ -108,8 +108,8 @@ def date_range(store: Store) -> tuple[date | None, date | None]:
     """The first and last day with a rating."""
     row = _rows(store, select(func.min(rating_counts.c.day), func.max(rating_counts.c.day))
                 .where(rating_counts.c.n > 0))[0]
-    return (None if row[0] is None else _day(row[0]),
-            None if row[1] is None else _day(row[1]))
+    return (None if row[0] is None else as_day(row[0]),
+            None if row[1] is None else as_day(row[1]))
 
 
 @db_errors
@@ -144,7 +144,7 @@ def over_time(store: Store, f: Filters, period: str) -> list[Counted]:
     query = (select(bucket, model, *_counts()).where(*f.counted(rating_counts))
              .group_by(bucket, model).having(func.sum(rating_counts.c.n) > 0)
              .order_by(bucket, model))
-    return [_counted(_day(r.bucket), r, model=r.model or None) for r in _rows(store, query)]
+    return [_counted(as_day(r.bucket), r, model=r.model or None) for r in _rows(store, query)]
 
 
 @db_errors
@@ -206,7 +206,7 @@ def lowest_rated(store: Store, f: Filters, limit: int = 20,
                      .order_by(worst.c.rated_at.desc(), worst.c.message_id))
             found.extend(LowRated(r.conversation_id, r.message_id, r.model, r.scale,
                                   r.rating, r.score, r.comment, tuple(r.tags or ()),
-                                  r.prompt, r.response, _when(r.rated_at))
+                                  r.prompt, r.response, as_time(r.rated_at))
                          for r in conn.execute(query))
     return found
 
@@ -226,20 +226,6 @@ def _bucket(dialect: str, period: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
         return cast(func.date_trunc("week", day), Date)
     raise NotImplementedError(f"no date bucketing for {dialect}")
-
-
-def _day(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def _when(value: Any) -> datetime | None:
-    if isinstance(value, str):  # aggregates over SQLite return the stored text
-        value = datetime.fromisoformat(value)
-    return as_utc(value)
 
 
 def _float(value: Any) -> float | None:

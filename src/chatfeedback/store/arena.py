@@ -13,10 +13,10 @@ from sqlalchemy import func, insert, select, update
 from ..errors import FeedbackError, NotFound
 from ..ids import new_id
 from ..stats.bradley_terry import STYLE_FEATURES, WINNERS
-from .engine import Connected, as_utc, now
+from .engine import Connected, as_utc, instant, now
 from . import context, outbox
 from .errors import db_errors
-from .filters import Filters, _instant
+from .filters import Filters
 from .schema import arena_rounds, arena_votes, conversations, messages, rating_events
 
 FEATURE_COLUMNS = tuple(f"{f}_{side}" for side in "ab" for f in STYLE_FEATURES)
@@ -263,9 +263,9 @@ class ArenaQueries(Connected):
                  .where(v.message_a.is_not(None), v.message_b.is_not(None))
                  .order_by(v.created_at, v.id))
         if filters.since is not None:
-            query = query.where(v.created_at >= _instant(filters.since))
+            query = query.where(v.created_at >= instant(filters.since))
         if filters.until is not None:
-            query = query.where(v.created_at < _instant(filters.until))
+            query = query.where(v.created_at < instant(filters.until))
         if filters.model is not None:
             query = query.where((v.model_a == filters.model) | (v.model_b == filters.model))
         with self.engine.connect() as conn:

@@ -7,7 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,42 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def as_time(value: Any) -> datetime | None:
+    """A time read back from the database, aware: aggregates over SQLite return the stored
+    text, and SQLite's datetimes are naive (UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return as_utc(value)
+
+
+def as_day(value: Any) -> date:
+    """A day read back from the database (a date, a datetime, or SQLite's text)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def day_of(when: datetime) -> date:
+    """The UTC day of ``when`` (naive times are UTC, as SQLite returns them)."""
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    return when.date()
+
+
+def starts_day(when: datetime) -> bool:
+    """Whether ``when`` is a UTC midnight (naive times are UTC)."""
+    return as_utc(when) == instant(day_of(when))
+
+
+def instant(value: date) -> datetime:
+    """A bound as a point in time: a date is its midnight UTC, a datetime itself."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(), tzinfo=UTC)
 
 
 class Connected:

@@ -18,6 +18,7 @@ from sqlalchemy import case, func, insert, select
 from ..errors import ConfigError
 from ..ids import new_id
 from ..stats.cluster import UnitSums
+from .engine import as_day
 from .errors import db_errors
 from .filters import Filters
 from .schema import conversations, experiment_events, rater_counts, unit_counts
@@ -145,7 +146,7 @@ def daily_unit_sums(store: Store, name: str, metric: str) -> list[tuple[date, st
         sums = totals.setdefault(row[1], [0.0] * 7)
         for i, v in enumerate(row[2:]):
             sums[i] += float(v or 0)
-        out.append((_date(row[0]), row[1], UnitSums(int(sums[0]), *sums[1:])))
+        out.append((as_day(row[0]), row[1], UnitSums(int(sums[0]), *sums[1:])))
     return out
 
 
@@ -168,6 +169,3 @@ def rater_sums(store: Store, by: str, f: Filters) -> dict[Any, UnitSums]:
         return {r[0]: UnitSums(int(r[1]), *(float(v) for v in r[2:]))
                 for r in conn.execute(query)}
 
-
-def _date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

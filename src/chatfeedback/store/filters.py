@@ -4,12 +4,13 @@ dashboard (dates, model, scale, an experiment and its arm)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
+from .engine import day_of, instant, starts_day
 from .schema import conversations, ratings
 
 
@@ -32,7 +33,7 @@ class Filters:
         """Conditions on ``ratings`` (or a selectable with its columns): the rating holds a
         value and passes the filter, by the time it was given."""
         where = [table.c.value.is_not(None),
-                 *self._window(table.c.rated_at, _instant, table.c.model, table.c.scale)]
+                 *self._window(table.c.rated_at, instant, table.c.model, table.c.scale)]
         assigned = self._assigned()
         if assigned:
             where.append(table.c.conversation_id.in_(
@@ -49,14 +50,14 @@ class Filters:
 
     def started(self) -> list[ColumnElement[Any]]:
         """Conditions on ``conversations``, by the time each one started (no scale)."""
-        return [*self._window(conversations.c.created_at, _instant, conversations.c.model,
+        return [*self._window(conversations.c.created_at, instant, conversations.c.model,
                               None), *self._assigned()]
 
     def made(self, when: Any, model: Any, conversation_id: Any) -> list[ColumnElement[Any]]:
         """Conditions on something made at ``when`` about an answer of ``model`` in the
         conversation ``conversation_id`` (a reviewer's correction): the dates, the model,
         the experiment and arm; the scale does not apply."""
-        where = self._window(when, _instant, model, None)
+        where = self._window(when, instant, model, None)
         assigned = self._assigned()
         if assigned:
             where.append(conversation_id.in_(select(conversations.c.id).where(*assigned)))
@@ -84,18 +85,10 @@ class Filters:
         return where
 
 
-def _instant(value: date) -> datetime:
-    """A bound as a point in time: a date is its midnight UTC."""
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time(), tzinfo=UTC)
-
-
 def _day(value: date) -> date:
     """A bound as a UTC day, for the running totals (a datetime must be a UTC midnight)."""
     if not isinstance(value, datetime):
         return value
-    utc = value.astimezone(UTC) if value.tzinfo else value
-    if utc.time() != time():
+    if not starts_day(value):
         raise ValueError(f"the running totals count whole UTC days, not {value.isoformat()}")
-    return utc.date()
+    return day_of(value)

@@ -13,7 +13,7 @@ from ..errors import NotFound
 from ..ids import new_id
 from . import context, queries, stats
 from .conversations import title_for
-from .engine import Connected, now
+from .engine import Connected, day_of, now
 from .errors import db_errors
 from .records import ANSWER_FIELDS, Message, to_message
 from .schema import conversations, messages, ratings
@@ -241,4 +241,4 @@ def _named(conn: Connection, found: dict[str, list[str]], query: Any) -> list[An
 
 def _counter_key(answer: Any) -> tuple[Any, str]:
     """The running-total key of an answer: its day and model."""
-    return stats.day_of(answer.created_at), answer.model or ""
+    return day_of(answer.created_at), answer.model or ""

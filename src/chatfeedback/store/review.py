@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, exists, func, insert, select, update
@@ -24,6 +24,7 @@ from sqlalchemy import Connection, and_, case, delete, exists, func, insert, sel
 from ..errors import ReviewError
 from ..ids import new_id
 from . import outbox, scoring
+from .engine import instant
 from .errors import db_errors
 from .schema import (
     conversations,
@@ -99,9 +100,9 @@ class QueueFilter:
                             messages.c.status.in_(("complete", "stopped")),
                             messages.c.content != ""]
         if self.since is not None:
-            where.append(messages.c.created_at >= _midnight(self.since))
+            where.append(messages.c.created_at >= instant(self.since))
         if self.until is not None:
-            where.append(messages.c.created_at < _midnight(self.until))
+            where.append(messages.c.created_at < instant(self.until))
         if self.model is not None:
             where.append(messages.c.model == self.model)
         if self.polarity in POLAR:
@@ -121,9 +122,6 @@ class QueueFilter:
             where.append(conversations.c.arm == self.arm)
         return where
 
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 @db_errors

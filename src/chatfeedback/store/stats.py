@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace as replace_fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import scales
+from .engine import as_day, day_of, starts_day
 from .filters import Filters
 from .schema import (
     answer_counts,
@@ -46,13 +47,6 @@ from .schema import (
     tag_counts,
     unit_counts,
 )
-
-
-def day_of(when: datetime) -> date:
-    """The UTC day of ``when`` (naive times are UTC, as SQLite returns them)."""
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC)
-    return when.date()
 
 
 def prompt_key(system_prompt: str | None) -> str:
@@ -195,8 +189,8 @@ def _after_last_day(when: date | None) -> date | None:
     """The first UTC day wholly after ``when`` (a midnight is its own day's start)."""
     if not isinstance(when, datetime):
         return when
-    utc = when.astimezone(UTC) if when.tzinfo else when
-    return utc.date() if utc.time() == time() else utc.date() + timedelta(days=1)
+    day = day_of(when)
+    return day if starts_day(when) else day + timedelta(days=1)
 
 
 def replace(conn: Connection, counts: Counts) -> None:
@@ -222,7 +216,7 @@ def count(conn: Connection, progress: Reports | None = None) -> Counts:
                                ratings.c.value)
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in conn.execute(groups):
-        key = (_date(r.day), r.model, prompt_key(r.system_prompt), r.scale, r.value)
+        key = (as_day(r.day), r.model, prompt_key(r.system_prompt), r.scale, r.value)
         if key in rows:
             rows[key]["n"] += r.n
         else:
@@ -236,7 +230,7 @@ def count(conn: Connection, progress: Reports | None = None) -> Counts:
                                    rating_tags.c.tag))
     if progress:
         progress(1, REBUILD_STEPS, "counting reason tags")
-    tag_rows = [dict(day=_date(d), model=m, scale=s, value=v, tag=t, n=n)
+    tag_rows = [dict(day=as_day(d), model=m, scale=s, value=v, tag=t, n=n)
                 for d, m, s, v, t, n in conn.execute(tags)]
     if progress:
         progress(2, REBUILD_STEPS, "counting answers")
@@ -255,12 +249,12 @@ def count(conn: Connection, progress: Reports | None = None) -> Counts:
     answer_rows: dict[tuple[date, str], dict[str, Any]] = {}
     shown_rated_rows = []
     for d, m, scale, n, n_shown, n_shown_rated in conn.execute(answers):
-        row = answer_rows.setdefault((_date(d), m), dict(day=_date(d), model=m, answers=0,
+        row = answer_rows.setdefault((as_day(d), m), dict(day=as_day(d), model=m, answers=0,
                                                          shown=0))
         row["answers"] += n
         row["shown"] += n_shown
         if n_shown_rated:
-            shown_rated_rows.append(dict(day=_date(d), model=m, scale=scale, n=n_shown_rated))
+            shown_rated_rows.append(dict(day=as_day(d), model=m, scale=scale, n=n_shown_rated))
     counts = {rating_counts.name: list(rows.values()), tag_counts.name: tag_rows,
               answer_counts.name: list(answer_rows.values()),
               shown_rated_counts.name: shown_rated_rows}
@@ -284,7 +278,7 @@ def _count_raters(conn: Connection, day: Any, model: Any) -> list[dict[str, Any]
         pk = keys.get(prompt)
         if pk is None:
             pk = keys[prompt] = prompt_key(prompt)
-        key = (_date(d), m, pk, scale, who)
+        key = (as_day(d), m, pk, scale, who)
         row = out.get(key)
         if row is None:
             row = out[key] = dict(day=key[0], model=m, prompt_key=pk, scale=scale, rater=who,
@@ -309,7 +303,7 @@ def _count_units(conn: Connection, day: Any) -> list[dict[str, Any]]:
                         ratings.c.value))
     out: dict[tuple[Any, ...], dict[str, Any]] = {}
     for experiment, arm_name, unit_id, d, scale, value, n in conn.execute(groups):
-        key = (experiment, arm_name, unit_id, _date(d))
+        key = (experiment, arm_name, unit_id, as_day(d))
         row = out.setdefault(key, dict(experiment=experiment, arm=arm_name, unit=unit_id,
                                        day=key[3], n=0, positive=0, score=0.0, score_sq=0.0))
         score = scales.score(scale, value) or 0.0
@@ -319,6 +313,3 @@ def _count_units(conn: Connection, day: Any) -> list[dict[str, Any]]:
         row["score_sq"] += n * score * score
     return list(out.values())
 
-
-def _date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
