@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 import chatfeedback
 from chatfeedback.analytics import Analytics
 from chatfeedback.cli import main
 from chatfeedback.store import Store
+from chatfeedback.store.schema import outbox
 
 pytestmark = pytest.mark.all_databases
 
@@ -60,6 +62,15 @@ def test_log_rate_comment_tag_as_the_chat_does(db_url):
     assert [(e["action"], e["actor"]) for e in events] == [
         ("set", "ann@example.org"), ("comment", "ann@example.org"),
         ("tags", "ann@example.org")]
+    # ... and the outbox, for the sinks, in the same transactions, with the trace id.
+    store = Store.open(db_url)
+    with store.engine.connect() as conn:
+        sent = [r.payload for r in conn.execute(select(outbox).order_by(outbox.c.id))]
+    store.close()
+    assert [(p["action"], p["value"], p["model"], p["trace_id"], p["actor"]) for p in sent] == [
+        (action, 1, "my-model", "trace-0001", "ann@example.org")
+        for action in ("set", "comment", "tags")]
+    assert [p["id"] for p in sent] == [e["id"] for e in events]
 
 
 def test_a_continued_conversation_keeps_each_answers_context(db_url):

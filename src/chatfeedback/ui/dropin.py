@@ -21,7 +21,7 @@ from ..api import function_service
 from ..backends.python import ModelFunction, PythonBackend
 from ..chat import ChatService
 from ..errors import ChatfeedbackError, StoreError
-from . import internals, keys
+from . import heap, internals, keys
 from .chat_page import show_conversation
 from .context import embed
 
@@ -67,6 +67,7 @@ def feedback_chat(model: ModelFunction, *, db: str | None = None, scale: str | N
     embed(ChatService(base.settings, base.store, {entry.name: PythonBackend(entry, model)}),
           user)
     internals.warn_once()
+    heap.freeze_once()  # the app's modules are imported by now: keep them out of each GC
     try:
         conversation_id = _current(base, user, resume)
         if new_chat and conversation_id is not None:
