@@ -152,7 +152,7 @@ def test_an_error_status_is_a_delivery_error(keys: None, status: int) -> None:
     with Receiver(status=status) as receiver:
         langfuse = sink(receiver.url)
         try:
-            with pytest.raises(DeliveryError, match=f"sink 'lf': Langfuse at .* answered "
+            with pytest.raises(DeliveryError, match=f"^Langfuse at http://127.0.0.1:.* answered "
                                                     f"{status}"):
                 langfuse.send(event())
         finally:

@@ -157,7 +157,8 @@ def test_a_failing_collector_is_a_delivery_error_never_a_silent_drop() -> None:
     with Receiver(status=500) as receiver:
         otel = sink(receiver.url, timeout=0.5)
         try:
-            with pytest.raises(DeliveryError, match=r"sink 'traces'.*500 Internal Server Error"):
+            with pytest.raises(DeliveryError, match=r"^the OTLP export to http://127\.0\.0\.1:"
+                               r"\d+/v1/logs failed \(it answered 500 Internal Server Error\)$"):
                 otel.send(event())
             receiver.status = 400  # not retried by the exporter, still not delivered
             with pytest.raises(DeliveryError, match="400 Bad Request"):

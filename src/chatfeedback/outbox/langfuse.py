@@ -77,17 +77,17 @@ class LangfuseSink:
             response = self._api.scores.create(request=[score],
                                                request_options={"max_retries": 0})
         except ApiError as exc:
-            raise DeliveryError(f"sink '{self.name}': Langfuse at {self.url} answered "
-                                f"{exc.status_code}: {_short(exc.body)}") from None
+            raise DeliveryError(f"Langfuse at {self.url} answered {exc.status_code}: "
+                                f"{_short(exc.body)}") from None
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"sink '{self.name}': Langfuse at {self.url} could not be "
-                                f"reached ({type(exc).__name__}: {exc})") from None
+            raise DeliveryError(f"Langfuse at {self.url} could not be reached "
+                                f"({type(exc).__name__}: {exc})") from None
         except ValueError as exc:  # a 2xx answer that is not the API's JSON
-            raise DeliveryError(f"sink '{self.name}': Langfuse at {self.url} sent an "
-                                f"unreadable answer ({exc})") from None
+            raise DeliveryError(f"Langfuse at {self.url} sent an unreadable answer "
+                                f"({exc})") from None
         if isinstance(response, CreateScoreBatchResults) and response.rejected:
             errors = "; ".join(e.message for e in response.errors) or "no reason given"
-            raise DeliveryError(f"sink '{self.name}': Langfuse rejected the score ({errors})")
+            raise DeliveryError(f"Langfuse rejected the score ({errors})")
 
     def close(self) -> None:
         self._http.close()

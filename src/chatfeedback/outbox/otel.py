@@ -74,8 +74,8 @@ class OtelSink:
                           event_name=EVENT_NAME, attributes=attributes(event,
                                                                        self.evaluation_name))
         if self._outcome.result.value is not LogRecordExportResult.SUCCESS:
-            raise DeliveryError(f"sink '{self.name}': the OTLP export to {self.endpoint} "
-                                f"failed ({self._answers.describe()})")
+            raise DeliveryError(f"the OTLP export to {self.endpoint} failed "
+                                f"({self._answers.describe()})")
 
     def close(self) -> None:
         self._provider.shutdown()
