@@ -195,6 +195,11 @@ def test_keys_come_from_the_variables_named(keys: None,
     monkeypatch.setenv("LF_PUBLIC", "pk")
     with pytest.raises(ConfigError, match="unknown key 'host' for kind 'langfuse'"):
         sink("http://127.0.0.1:1", host="x")
+    with pytest.raises(ConfigError, match="'score_name' must be a non-empty str, got ''"):
+        sink("http://127.0.0.1:1", score_name="")
+    for environment in ("Production", "langfuse-prod", "prod env"):
+        with pytest.raises(ConfigError, match="'environment' must be lowercase letters"):
+            sink("http://127.0.0.1:1", environment=environment)
 
 
 def test_built_from_the_settings_file(keys: None, tmp_path: Path) -> None:

@@ -201,6 +201,10 @@ def test_bad_options_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         sink("http://127.0.0.1:4318", options={"colour": "red"})
     with pytest.raises(ConfigError, match="'headers' must map header names to strings"):
         sink("http://127.0.0.1:4318", options={"headers": {"x-a": 1}})
+    with pytest.raises(ConfigError, match="'service_name' must be a non-empty str, got ''"):
+        sink("http://127.0.0.1:4318", options={"service_name": ""})
+    with pytest.raises(ConfigError, match="'evaluation_name' must be a str, got 3"):
+        sink("http://127.0.0.1:4318", options={"evaluation_name": 3})
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
     with pytest.raises(ConfigError, match="NOT_SET_ANYWHERE, which is not set"):
         sink("http://127.0.0.1:4318", secret_env="NOT_SET_ANYWHERE")

@@ -98,6 +98,22 @@ class SinkSettings:
                                                               "secret_env", environ)
 
 
+def kind_options(options: Mapping[str, Any], kind: str,
+                 spec: Mapping[str, type]) -> dict[str, Any]:
+    """A ``[[sinks]]`` entry's own keys checked against its kind's ``spec`` (key -> type;
+    strings must not be empty); ConfigError names the key."""
+    for key, value in options.items():
+        if key not in spec:
+            raise ConfigError(f"unknown key '{key}' for kind '{kind}' (known: "
+                              f"{', '.join(spec)})")
+        wanted = spec[key]
+        if isinstance(value, bool) and wanted is not bool or not isinstance(value, wanted) \
+                or value == "":
+            raise ConfigError(f"'{key}' must be a{'' if value != '' else ' non-empty'} "
+                              f"{wanted.__name__}, got {value!r}")
+    return dict(options)
+
+
 def env_value(name: str, label: str, key: str,
               environ: Mapping[str, str] | None = None) -> str:
     """The value of the environment variable ``name`` (given in ``key`` of ``label``);

@@ -28,6 +28,7 @@ cache) is started, so nothing is sent anywhere but ``url``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,11 +39,12 @@ from langfuse.api.core import ApiError
 from langfuse.api.scores.types.create_score_batch_results import CreateScoreBatchResults
 
 from ..errors import ConfigError
-from .base import DeliveryError, Event, SinkSettings, env_value
+from .base import DeliveryError, Event, SinkSettings, env_value, kind_options
 from .scoring import DEFAULT_NAME, NOTES, evaluation, event_time, trace_context
 
 OPTIONS: dict[str, type] = {"public_key_env": str, "score_name": str, "environment": str}
 TEXT_LIMIT = 500  # characters of a TEXT score's value (Langfuse's limit)
+ENVIRONMENT = re.compile(r"[a-z0-9_-]{1,40}")
 
 
 class LangfuseSink:
@@ -138,14 +140,13 @@ def trace_id(event: Event) -> str | None:
 
 
 def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    for key, value in options.items():
-        if key not in OPTIONS:
-            raise ConfigError(f"unknown key '{key}' for kind 'langfuse' (known: "
-                              f"{', '.join(OPTIONS)})")
-        if not isinstance(value, OPTIONS[key]) or not value:
-            raise ConfigError(f"'{key}' must be a non-empty {OPTIONS[key].__name__}, "
-                              f"got {value!r}")
-    return dict(options)
+    checked = kind_options(options, "langfuse", OPTIONS)
+    environment = checked.get("environment")
+    if environment is not None and (not ENVIRONMENT.fullmatch(environment)
+                                    or environment.startswith("langfuse")):
+        raise ConfigError(f"'environment' must be lowercase letters, digits, - and _, not "
+                          f"starting with 'langfuse' (Langfuse's rule), got {environment!r}")
+    return checked
 
 
 def _timestamp(at: str) -> str:

@@ -34,12 +34,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from ..errors import ConfigError
-from .base import DeliveryError, Event, SinkSettings
+from .base import DeliveryError, Event, SinkSettings, kind_options
 from .scoring import DEFAULT_NAME, evaluation, event_time, trace_context
 
 EVENT_NAME = "gen_ai.evaluation.result"
 LOGS_PATH = "/v1/logs"
-OPTIONS: dict[str, type | tuple[type, ...]] = {
+OPTIONS: dict[str, type] = {
     "headers": dict, "secret_header": str, "evaluation_name": str, "service_name": str}
 
 
@@ -103,17 +103,11 @@ def attributes(event: Event, name: str = DEFAULT_NAME) -> dict[str, Any]:
 
 
 def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    for key, value in options.items():
-        if key not in OPTIONS:
-            raise ConfigError(f"unknown key '{key}' for kind 'otel' (known: "
-                              f"{', '.join(OPTIONS)})")
-        if not isinstance(value, OPTIONS[key]):
-            raise ConfigError(f"'{key}' must be a {OPTIONS[key].__name__}, "  # type: ignore[union-attr]
-                              f"got {value!r}")
-    headers = options.get("headers", {})
+    checked = kind_options(options, "otel", OPTIONS)
+    headers = checked.get("headers", {})
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
         raise ConfigError("'headers' must map header names to strings")
-    return dict(options)
+    return checked
 
 
 def logs_endpoint(url: str) -> str:
