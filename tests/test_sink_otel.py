@@ -181,6 +181,18 @@ def test_a_refused_connection_is_a_delivery_error() -> None:
         otel.close()
 
 
+def test_a_disabled_sdk_is_a_delivery_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    with Receiver() as receiver:
+        otel = sink(receiver.url)
+        try:
+            with pytest.raises(DeliveryError, match="exported nothing .*OTEL_SDK_DISABLED"):
+                otel.send(event())
+        finally:
+            otel.close()
+    assert receiver.requests == []
+
+
 def test_headers_and_the_secret_header(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_TOKEN", "s3cr3t-token")
     with Receiver() as receiver:

@@ -73,7 +73,11 @@ class OtelSink:
         self._logger.emit(timestamp=_nanoseconds(event.at), context=_context(event.trace_id),
                           event_name=EVENT_NAME, attributes=attributes(event,
                                                                        self.evaluation_name))
-        if self._outcome.result.value is not LogRecordExportResult.SUCCESS:
+        result = self._outcome.result.value
+        if result is None:  # the SDK made no record: it is switched off
+            raise DeliveryError("the OpenTelemetry SDK exported nothing (is "
+                                "OTEL_SDK_DISABLED=true set for this process?)")
+        if result is not LogRecordExportResult.SUCCESS:
             raise DeliveryError(f"the OTLP export to {self.endpoint} failed "
                                 f"({self._answers.describe()})")
 
