@@ -3,6 +3,7 @@ PostgreSQL database for modules marked ``all_databases``) and settings file."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -90,3 +91,18 @@ def openai_server():
 
     with OpenAIServer() as server:
         yield server
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """Every address a socket of this process connects to during the test (a sink's SDK
+    must reach its configured URL only)."""
+    seen: list[object] = []
+    connect = socket.socket.connect
+
+    def recording(self: socket.socket, address: object) -> None:
+        seen.append(address)
+        connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", recording)
+    yield seen

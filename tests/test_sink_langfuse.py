@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,20 +47,6 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("LANGFUSE_HOST", "LANGFUSE_BASE_URL", "LANGFUSE_PUBLIC_KEY",
                  "LANGFUSE_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def connections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
-    """Every address a socket of this process connects to during the test."""
-    seen: list[object] = []
-    connect = socket.socket.connect
-
-    def recording(self: socket.socket, address: object) -> None:
-        seen.append(address)
-        connect(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", recording)
-    yield seen
 
 
 def sink(url: str, **options: object) -> LangfuseSink:

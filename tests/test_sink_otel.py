@@ -64,7 +64,8 @@ def sink(url: str, **settings: object) -> OtelSink:
                                  **settings))  # type: ignore[arg-type]
 
 
-def test_a_rating_arrives_as_a_gen_ai_evaluation_result_event() -> None:
+def test_a_rating_arrives_as_a_gen_ai_evaluation_result_event(
+        connections: list[object]) -> None:
     with Receiver() as receiver:
         otel = sink(receiver.url, options={"service_name": "support-bot"})
         try:
@@ -72,6 +73,8 @@ def test_a_rating_arrives_as_a_gen_ai_evaluation_result_event() -> None:
         finally:
             otel.close()
         [sent] = receiver.wait_for(1)
+        port = int(receiver.url.rsplit(":", 1)[1])
+    assert {a[1] for a in connections} == {port}  # type: ignore[index]  # nowhere else
     assert sent.path == "/v1/logs"
     assert sent.headers["content-type"] == "application/x-protobuf"
     request, record = decode(sent.body)
