@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -139,6 +140,35 @@ def main() -> None:
         chatfeedback export --format jsonl -o ratings.jsonl
         chatfeedback import logs.jsonl
     """
+
+
+def day(value: str | None) -> date | None:
+    """A YYYY-MM-DD option value (None stays None); else the one-line error."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Fail(f"'{value}' is not a date (use YYYY-MM-DD)") from None
+
+
+def moment(value: str, zone: tzinfo | None = None, *, through: bool = False) -> datetime:
+    """A date or a date and time option value as an aware time: one that names no zone is
+    in ``zone`` (default: this machine's local time). ``through``: a plain date means the
+    end of that day, so that a bound before it includes the day. Else the one-line error."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Fail(f"'{value}' is not a date or time (use YYYY-MM-DD or "
+                   "YYYY-MM-DDTHH:MM)") from None
+    if through:
+        try:
+            date.fromisoformat(value)
+            parsed += timedelta(days=1)
+        except ValueError:
+            pass  # a date and time: the bound itself
+    return parsed if parsed.tzinfo else parsed.replace(
+        tzinfo=zone or datetime.now().astimezone().tzinfo)
 
 
 @contextmanager

@@ -4,7 +4,6 @@ output, filtered by dates, model, experiment and arm, optionally redacted."""
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timedelta
 
 import click
 
@@ -13,6 +12,7 @@ from .cli import (
     Fail,
     config_option,
     db_option,
+    moment,
     open_output,
     open_store,
     quiet_option,
@@ -71,7 +71,8 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
         raise Fail("--hash-salt is the key of --hash-raters: add --hash-raters")
     privacy = Privacy(redact=redact, hash_raters=hash_raters, salt=hash_salt)
     store = open_store(config, db)
-    window = Filters(since=_date(since), until=_date(until, through=True), model=model,
+    window = Filters(since=moment(since) if since else None,
+                     until=moment(until, through=True) if until else None, model=model,
                      experiment=experiment, arm=arm)
     report = Report(quiet)
     spec = EXPORTS[fmt]
@@ -92,24 +93,3 @@ def export(fmt: str, output: str, since: str | None, until: str | None, model: s
     for line in lines:
         report.summary(line)
 
-
-def _date(value: str | None, *, through: bool = False) -> datetime | None:
-    """A --since/--until value as an instant (local time unless it says otherwise).
-    ``through``: a plain date means the end of that day, so that it is included."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date (use YYYY-MM-DD)") from None
-    if through and _is_day(value):
-        parsed += timedelta(days=1)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.now().astimezone().tzinfo)
-
-
-def _is_day(value: str) -> bool:
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True

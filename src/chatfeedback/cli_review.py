@@ -3,11 +3,9 @@ progress and agreement, export its judgements or gold labels."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 
-from .cli import CONTEXT, Fail, config_option, db_option, open_database, open_output
+from .cli import CONTEXT, config_option, day, db_option, open_database, open_output
 from .config import load_settings
 from .export.analysis import write_jsonl
 from .review import EXPORT_FORMATS, QueueFilter, Review
@@ -17,15 +15,6 @@ from .store.review import POLARITIES
 def open_review(config: str | None, db: str | None) -> Review:
     settings = load_settings(config, db)
     return Review(open_database(settings.database_url), settings.criteria)
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Fail(f"'{value}' is not a date (use YYYY-MM-DD)") from None
 
 
 @click.group(context_settings=CONTEXT)
@@ -75,7 +64,7 @@ def create(name: str, k: int, criteria: tuple[str, ...], since: str | None, unti
         chatfeedback queue create spot-check --sample 200 --seed 1 --criterion correct
     """
     review = open_review(config, db)
-    qfilter = QueueFilter(since=_day(since), until=_day(until), model=model,
+    qfilter = QueueFilter(since=day(since), until=day(until), model=model,
                           polarity=polarity, tag=tag, shown_unrated=shown_unrated,
                           batch=batch, experiment=experiment, arm=arm, sample=sample,
                           seed=seed)

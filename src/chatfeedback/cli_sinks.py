@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli import CONTEXT, Fail, config_option, db_option, open_database
+from .cli import CONTEXT, Fail, config_option, db_option, moment, open_database
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -187,11 +187,5 @@ def replay(name: str, since: str, config: str | None, db: str | None) -> None:
     if sink is None:
         known = ", ".join(s.name for s in settings.sinks) or "none"
         raise Fail(f"unknown sink '{name}'; the settings define {known}")
-    try:
-        start = datetime.fromisoformat(since)
-    except ValueError:
-        raise Fail(f"'{since}' is not a date or time (use YYYY-MM-DD or "
-                   "YYYY-MM-DDTHH:MM)") from None
-    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
-    count = queue.replay(store, name, sink.kind, start)
+    count = queue.replay(store, name, sink.kind, moment(since, UTC))
     click.echo(f"{count:,} event{'' if count == 1 else 's'} queued for sink '{name}'")
