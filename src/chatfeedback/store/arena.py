@@ -17,6 +17,7 @@ from .engine import Connected, as_utc, instant, now
 from . import context, outbox
 from .errors import db_errors
 from .filters import Filters
+from .queries import ROLE_ORDER
 from .schema import arena_rounds, arena_votes, conversations, messages, rating_events
 
 FEATURE_COLUMNS = tuple(f"{f}_{side}" for side in "ab" for f in STYLE_FEATURES)
@@ -285,6 +286,6 @@ class ArenaQueries(Connected):
         query = (select(messages.c.role, messages.c.content)
                  .where(messages.c.conversation_id == conversation_id,
                         messages.c.selected.is_(True))
-                 .order_by(messages.c.turn, messages.c.role.desc()))
+                 .order_by(messages.c.turn, ROLE_ORDER))
         with self.engine.connect() as conn:
             return [(r.role, r.content) for r in conn.execute(query)]
