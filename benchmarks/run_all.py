@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/run_all.py [name ...]
     # names: streaming long_chat load analytics_scale arena arena_streaming review_scale
-    #        progress_overhead capacity sinks api dropin
+    #        progress_overhead capacity sinks api dropin outbox
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["streaming", "long_chat", "load", "analytics_scale", "arena", "arena_streaming",
-         "review_scale", "progress_overhead", "capacity", "sinks", "api", "dropin"]
+         "review_scale", "progress_overhead", "capacity", "sinks", "api", "dropin", "outbox"]
 
 
 def main(names: list[str]) -> int:

@@ -137,3 +137,22 @@ def test_fan_out_from_when_a_sink_is_first_seen_then_status_retry_replay(store):
     assert names == ["late", "hooks"]   # configured first, then the others seen before
     with store.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(outbox)).scalar_one() == 5
+
+
+def test_prune_deletes_what_was_delivered_and_keeps_what_a_sink_still_needs(store):
+    message = answer(store)
+    store.rate(message, 1, scale="thumbs", actor="a")            # history: no sink had it
+    since = queue.register(store, {"hooks": "webhook"})
+    for comment in ("one", "two", "three"):
+        store.annotate(message, comment=comment, actor="a")
+    queue.fan_out(store, since, batch=10)
+    one, two, _ = queue.due(store, "hooks", 10)
+    queue.settle(store, "hooks", [one.event_id],
+                 [queue.Failure(two.event_id, 12, now(), "gone", dead=True)])
+    assert queue.prune(store, now() - timedelta(days=1)) == (0, 0)  # nothing that old
+    assert queue.prune(store, now() + timedelta(minutes=1)) == (1, 2)  # "one", the history
+    [hooks] = queue.status(store, ["hooks"])
+    assert (hooks.delivered, hooks.dead, hooks.pending) == (0, 1, 1)
+    assert sorted(p["comment"] for p in payloads(store)) == ["three", "two"]
+    with store.engine.connect() as conn:  # the audit trail keeps them all
+        assert conn.execute(select(func.count()).select_from(rating_events)).scalar_one() == 4

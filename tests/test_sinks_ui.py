@@ -95,5 +95,18 @@ def test_the_cli_shows_retries_delivers_and_replays(tmp_path, db_url, monkeypatc
                    *args).exit_code == 2
         bad = run("sinks", "replay", "--sink", "hooks", "--since", "last week", *args)
         assert bad.exit_code == 2 and "'last week' is not a date" in bad.stderr
+        pruned = run("sinks", "prune", "--older-than", "1", *args)
+        assert pruned.stdout == ("deleted 0 deliveries and 0 outbox events older than "
+                                 "1 day\n")  # everything here is minutes old
     finally:
         receiver.stop()
+
+
+def test_run_refuses_a_sink_whose_secret_is_not_set(tmp_path, db_url, monkeypatch):
+    monkeypatch.delenv("HOOK_SECRET", raising=False)
+    config = tmp_path / "c.toml"
+    config.write_text(SINKS.format(url="http://127.0.0.1:9/hook"))
+    result = run("run", "--config", str(config), "--db", db_url)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("Error: sink 'hooks': secret_env names the environment "
+                                     "variable HOOK_SECRET, which is not set")

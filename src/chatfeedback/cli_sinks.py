@@ -189,3 +189,27 @@ def replay(name: str, since: str, config: str | None, db: str | None) -> None:
         raise Fail(f"unknown sink '{name}'; the settings define {known}")
     count = queue.replay(store, name, sink.kind, moment(since, UTC))
     click.echo(f"{count:,} event{'' if count == 1 else 's'} queued for sink '{name}'")
+
+
+@sinks.command(context_settings=CONTEXT)
+@click.option("--older-than", "days", type=click.IntRange(1), required=True, metavar="DAYS",
+              help="Delete what was delivered more than DAYS days ago.")
+@config_option
+@db_option
+def prune(days: int, config: str | None, db: str | None) -> None:
+    """Delete deliveries delivered more than DAYS days ago, and the outbox's events older
+    than that which no sink still has pending or dead (the outbox would grow with every
+    rating otherwise). The audit trail keeps every event (`export --format events`).
+
+    \b
+    Example:
+        chatfeedback sinks prune --older-than 30
+    """
+    from datetime import timedelta
+
+    from .store import outbox as queue
+
+    _, store = _open(config, db)
+    deliveries, events = queue.prune(store, datetime.now(UTC) - timedelta(days=days))
+    click.echo(f"deleted {deliveries:,} deliveries and {events:,} outbox events older than "
+               f"{days} day{'' if days == 1 else 's'}")

@@ -6,13 +6,8 @@ every retry: deduplicate on it), ``X-Chatfeedback-Event: <action>`` and
 by the secret in the environment variable ``secret_env`` names (never stored). The receiver
 recomputes the HMAC over the raw body and rejects old timestamps (docs/sinks.md, with a
 five-line verifier). Any 2xx answer is a delivery; anything else, a timeout or a refused
-connection is a DeliveryError, retried by the worker. One keep-alive connection pool per
-sink, shared by the worker's threads.
-
-The client is urllib3 (in the dependency tree through requests, which Streamlit needs): a
-POST to a local receiver costs it about 0.35-0.4 ms of CPU against httpx's 0.7-0.9 ms
-(measured side by side, 2,000 requests each), and the outbox's backlog drain is bound by
-exactly that CPU (benchmarks/outbox.py).
+connection is a DeliveryError, retried by the worker. Connections are kept alive, one per
+worker thread (poster.py says why it is the standard library's http.client).
 """
 
 from __future__ import annotations
@@ -21,13 +16,12 @@ import hashlib
 import hmac
 import json
 import time
+from http.client import HTTPException
 from importlib.metadata import version
-
-import urllib3
-from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError
 
 from ..errors import ConfigError
 from .base import DeliveryError, Event, SinkSettings
+from .poster import Poster, Unreachable
 
 SIGNATURE_HEADER = "X-Chatfeedback-Signature"
 
@@ -52,32 +46,28 @@ class WebhookSink:
                               "variable holding the secret the requests are signed with")
         self.name, self.url, self.timeout = settings.name, settings.url, settings.timeout
         self._secret = (settings.secret() or "").encode()
-        # more connections than the worker's threads are made when needed, not kept
-        self._pool = urllib3.PoolManager(
-            num_pools=4, maxsize=16, retries=False, timeout=urllib3.Timeout(settings.timeout),
-            headers={"User-Agent": f"chatfeedback/{version('chatfeedback')}"})
+        self._poster = Poster(settings.url, settings.timeout)
+        self._agent = f"chatfeedback/{version('chatfeedback')}"
 
     def send(self, event: Event) -> None:
         data = body(event)
         headers = {"Content-Type": "application/json", "Idempotency-Key": event.id,
-                   "X-Chatfeedback-Event": event.action,
-                   SIGNATURE_HEADER: signature(self._secret, int(time.time()), data),
-                   **self._pool.headers}
+                   "X-Chatfeedback-Event": event.action, "User-Agent": self._agent,
+                   SIGNATURE_HEADER: signature(self._secret, int(time.time()), data)}
         try:
-            response = self._pool.request("POST", self.url, body=data, headers=headers,
-                                          redirect=False)
-        except NewConnectionError as exc:
-            reason = str(exc).rsplit(": ", 1)[-1]
-            raise DeliveryError(f"{self.url} cannot be reached ({reason})") from None
+            answer = self._poster.post(data, headers)
+        except Unreachable as exc:
+            raise DeliveryError(f"{self.url} cannot be reached ({exc})") from None
         except TimeoutError:
             raise DeliveryError(f"{self.url} did not answer within {self.timeout:g} s") \
                 from None
-        except HTTPError as exc:
-            raise DeliveryError(f"{self.url}: {type(exc).__name__}: {exc}") from None
-        if not 200 <= response.status < 300:
-            said = " ".join(response.data.decode(errors="replace").split())[:200]
-            raise DeliveryError(f"{self.url} answered {response.status} {response.reason}"
+        except (OSError, HTTPException) as exc:
+            raise DeliveryError(f"{self.url} broke off the request "
+                                f"({type(exc).__name__}: {exc})") from None
+        if not 200 <= answer.status < 300:
+            said = " ".join(answer.body.decode(errors="replace").split())[:200]
+            raise DeliveryError(f"{self.url} answered {answer.status} {answer.reason}"
                                 + (f": {said}" if said else ""))
 
     def close(self) -> None:
-        self._pool.clear()
+        self._poster.close()

@@ -5,8 +5,8 @@
   an event is in the outbox exactly when its row is committed.
 * The delivery worker (outbox/worker.py) calls :func:`register`, :func:`fan_out` (each new
   event queued once for every sink known then), :func:`due` and :func:`settle`.
-* ``chatfeedback sinks`` and the Sinks page call :func:`status`, :func:`retry` and
-  :func:`replay`.
+* ``chatfeedback sinks`` and the Sinks page call :func:`status`, :func:`retry`,
+  :func:`replay` and :func:`prune`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    delete,
     exists,
     func,
     insert,
@@ -229,6 +230,20 @@ def replay(store: Store, sink: str, kind: str, since: datetime) -> int:
         return len(conn.execute(insert(outbox_deliveries).from_select(
             ["sink", "event_id", "state", "tries", "next_at", "error", "updated_at"],
             rows).returning(d.event_id)).all())
+
+
+@db_errors
+def prune(store: Store, before: datetime) -> tuple[int, int]:
+    """Delete the deliveries delivered before ``before``, then the events written before it
+    that no sink still has pending or dead; return (deliveries, events) deleted. The audit
+    trail (rating_events) keeps every event."""
+    with store._write() as conn:
+        deliveries = conn.execute(delete(outbox_deliveries).where(
+            d.state == DELIVERED, d.updated_at < before)).rowcount
+        events = conn.execute(delete(outbox).where(
+            outbox.c.fanned.is_(True), outbox.c.created_at < before,
+            ~exists().where(d.event_id == outbox.c.id))).rowcount
+    return deliveries, events
 
 
 @db_errors

@@ -5,6 +5,7 @@ delivery at once (nothing waits for a first page view)."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 
 
@@ -16,7 +17,10 @@ def main() -> None:
     # as `chatfeedback run` set them: CHATFEEDBACK_CONFIG and CHATFEEDBACK_DATABASE_URL
     settings = load_settings()
     logging.getLogger("chatfeedback.outbox").setLevel(logging.INFO)
-    from_settings(settings, Store.open(settings.database_url)).start()
+    worker = from_settings(settings, Store.open(settings.database_url)).start()
+    # a clean stop (SIGTERM, Ctrl-C) hands the lead over at once: no replica waits for
+    # the lease to expire (after SIGKILL it does, up to [outbox] lease seconds on SQLite)
+    atexit.register(worker.stop, timeout=5)
     from streamlit.web import cli
 
     cli.main(prog_name="streamlit")
