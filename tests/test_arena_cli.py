@@ -74,6 +74,12 @@ def test_import_votes_leaderboard_json_and_round_trip(db_url, tmp_path):
     assert board["style_control"]["votes"] == 300          # the votes with conversations
     assert set(board["style_control"]["coefficients"]) == {"length", "headers", "lists", "bold"}
 
+    fast = json.loads(run("arena", "--json", "--no-style", "--bootstrap", "200", "--db",
+                          db_url).output)       # running totals only
+    assert fast["style_control"] is None and fast["models"] == board["models"]
+    judges = {json.loads(line)["judge"] for line in lines}
+    assert fast["voters"] == board["voters"] == len(judges)
+
     table = run("arena", "--bootstrap", "100", "--db", db_url)
     assert table.exit_code == 0, table.output
     assert "3,000 votes from" in table.output and "m0" in table.output.splitlines()[2]

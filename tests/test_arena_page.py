@@ -52,6 +52,28 @@ def test_a_round_votes_and_shows_the_names(make_app):
     assert table["Votes"].sum() == 2 and set(table["Rank"]) <= {1, 2}
 
 
+def test_on_a_large_arena_style_control_is_computed_on_request(make_app, monkeypatch):
+    """Above STYLE_AT_ONCE votes the plain ranking (from running totals) shows at once and
+    the style-controlled one (from every vote) only once its toggle is on."""
+    from chatfeedback.ui import arena_page
+
+    monkeypatch.setattr(arena_page, "STYLE_AT_ONCE", 1)
+    at = open_arena(make_app)
+    for answer in ("Tie", "A is better"):
+        at.chat_input[0].set_value("Which tea is best?").run()
+        buttons(at)[answer].click().run()
+        buttons(at)["New round"].click().run()
+    at.session_state[keys.ARENA_TAB] = "Leaderboard"
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert table["Votes"].sum() == 4 and table["Style-controlled"].isna().all()
+    at.toggle(key=keys.ARENA_STYLE).set_value(True).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert table["Style-controlled"].notna().all()
+
+
 def test_a_round_goes_on_and_a_new_prompt_after_the_vote_starts_another(make_app):
     at = open_arena(make_app)
     at.chat_input[0].set_value("first").run()

@@ -50,6 +50,29 @@ def test_intervals_cover_the_true_ratings_90_to_98_percent():
     assert 0.90 <= covered / total <= 0.98, covered / total
 
 
+def test_resampling_clusters_of_whole_voters_still_covers_90_to_98_percent():
+    """The running totals resample clusters of voters once there are more voters than
+    clusters (store/arena_totals.py: voters numbered by arrival, modulo the number of
+    clusters): 100 seeded simulations of 20,000 votes by 2,000 voters in 128 clusters."""
+    true = truth(THETA8)
+    covered = total = 0
+    for sim in range(100):
+        rng = np.random.default_rng(5000 + sim)
+        votes, _ = simulate(rng, THETA8, 20_000, 2000)
+        arrival = np.unique(votes.voter, return_index=True)[1]   # first vote of each voter
+        number = np.empty(votes.voter.max() + 1, np.int64)
+        number[np.unique(votes.voter)[np.argsort(arrival)]] = np.arange(len(arrival))
+        clustered = bt.Votes(votes.models, number[votes.voter] % 128, votes.a, votes.b,
+                             votes.outcome, votes.count, votes.weight)
+        assert clustered.n_voters == 128
+        board = bt.leaderboard(clustered, bootstrap=200, seed=sim)
+        for r in board.ratings:
+            t = true[votes.models.index(r.model)]
+            covered += r.ci[0] <= t <= r.ci[1]
+            total += 1
+    assert 0.90 <= covered / total <= 0.98, covered / total
+
+
 def test_resampling_votes_instead_of_voters_would_be_too_narrow():
     """The same data with every vote its own voter: the intervals shrink, which is why the
     leaderboard resamples voters (their votes are correlated by taste)."""

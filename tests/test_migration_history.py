@@ -22,7 +22,7 @@ pytestmark = pytest.mark.all_databases
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 COUNTERS = ("rating_counts", "tag_counts", "answer_counts", "shown_rated_counts",
-            "unit_counts", "rater_counts")  # derived from the rows
+            "unit_counts", "rater_counts", "arena_voters", "arena_totals")  # derived from the rows
 DERIVED = {("messages", "context_from"), ("messages", "context"),
            ("ratings", "system_prompt")}  # columns a migration fills from other rows
 
@@ -159,6 +159,8 @@ def test_a_database_from_every_revision_upgrades_to_what_head_creates(db_url, re
         assert mine["rating_counts"] and mine["rater_counts"] and mine["messages"]
         if "experiment" in columns["conversations"]:  # c1 is in an experiment from 0011 on
             assert mine["unit_counts"]
+        if "arena_votes" in columns:
+            assert mine["arena_totals"] and mine["arena_voters"]
         old.close()
         twin.close()
 

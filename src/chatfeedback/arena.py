@@ -4,7 +4,8 @@ them under the ``[feedback] mode``, and the leaderboard computed from every vote
 A round is two conversations (``source = "arena"``, one per model, hidden from the chat's list)
 that receive the same prompts. Both answers stream at the same time (each Reply reads its model
 in a thread of its own; :func:`interleave` hands their pieces to one reader). A round whose side
-failed is marked failed and cannot be voted.
+failed is marked failed and cannot be voted. The leaderboard reads the votes' running totals
+(store/arena_totals.py).
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ class Arena:
 
     def _refresh_intervals(self) -> None:
         try:
-            votes = bt.Votes.from_columns(*self.store.arena_count_columns())
+            votes = bt.Votes.from_totals(*self.store.arena_total_columns())
             board = bt.leaderboard(votes, bootstrap=200)
             with self._lock:
                 self._intervals = (time.monotonic(), {r.model: r.ci for r in board.ratings})
@@ -245,30 +246,42 @@ class Arena:
                                actor=actor, allow_change=policy.changeable)
 
     # ------------------------------------------------------------- leaderboard
-    def leaderboard(self, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
-        return leaderboard(self.store, bootstrap=bootstrap, seed=seed)
+    def leaderboard(self, *, bootstrap: int = 1000, seed: int = 0,
+                    style: bool = True) -> dict[str, Any]:
+        return leaderboard(self.store, bootstrap=bootstrap, seed=seed, style=style)
 
     def matrices(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
         return matrices(self.store)
 
 
-def leaderboard(store: Store, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """The JSON of ``chatfeedback arena --json``: plain and style-controlled ratings from
-    every stored vote, and the rounds by status."""
-    votes = bt.Votes.from_columns(*store.arena_count_columns())
+def leaderboard(store: Store, *, bootstrap: int = 1000, seed: int = 0,
+                style: bool = True) -> dict[str, Any]:
+    """The JSON of ``chatfeedback arena --json``: the ratings from the running totals (a
+    bootstrap over clusters of voters, see store/arena_totals.py), the style-controlled
+    ratings (``style``; null without), and the rounds by status."""
+    votes = bt.Votes.from_totals(*store.arena_total_columns())
     plain = bt.leaderboard(votes, bootstrap=bootstrap, seed=seed)
+    rounds = store.arena_round_counts()
+    return {**plain.to_dict(), "voters": store.arena_voter_count(),
+            "style_control": style_leaderboard(store, votes.models, bootstrap=bootstrap,
+                                               seed=seed) if style else None,
+            "rounds": {s: rounds.get(s, 0) for s in ("open", "voted", "failed")}}
+
+
+def style_leaderboard(store: Store, models: tuple[str, ...], *, bootstrap: int = 1000,
+                      seed: int = 0) -> dict[str, Any]:
+    """The style-controlled ratings: from one row per vote (the answers' lengths and
+    Markdown counts are covariates of each vote, which no running total can stand for), so
+    this reads every vote with style counts: seconds at a million votes."""
     style = store.arena_style_columns()
     styled_votes = bt.Votes.from_columns(*style[:4], [1] * len(style[0]), style[4],
-                                         models=votes.models, features=style[5:])
-    styled = bt.style_leaderboard(styled_votes, bootstrap=bootstrap, seed=seed)
-    rounds = store.arena_round_counts()
-    return {**plain.to_dict(), "style_control": styled.to_dict(),
-            "rounds": {s: rounds.get(s, 0) for s in ("open", "voted", "failed")}}
+                                         models=models, features=style[5:])
+    return bt.style_leaderboard(styled_votes, bootstrap=bootstrap, seed=seed).to_dict()
 
 
 def matrices(store: Store) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
     """(models, win rate of row over column, votes between them) for the heatmaps."""
-    votes = bt.Votes.from_columns(*store.arena_count_columns())
+    votes = bt.Votes.from_totals(*store.arena_total_columns())
     rate, n = bt.pair_matrices(votes)
     return votes.models, rate, n
 

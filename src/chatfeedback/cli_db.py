@@ -60,7 +60,7 @@ def revision(config: str | None, db: str | None) -> None:
 @db_option
 @quiet_option
 def rebuild_stats(config: str | None, db: str | None, quiet: bool) -> None:
-    """Recompute the dashboard's running totals from the ratings and answers.
+    """Recompute the running totals (the dashboard's and the arena's) from the rows.
 
     Only needed after rows were written by other means than chatfeedback.
 

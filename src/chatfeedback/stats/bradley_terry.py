@@ -101,6 +101,34 @@ class Votes:
                    np.asarray(count, dtype=np.float64).reshape(n)[keep],
                    np.asarray(weight, dtype=np.float64).reshape(n)[keep], fa, fb)
 
+    @classmethod
+    def from_totals(cls, cluster: Sequence, model_lo: Sequence, model_hi: Sequence,
+                    n: Sequence, wins: Sequence, weight: Sequence, weighted_wins: Sequence,
+                    *, models: Sequence[str] | None = None) -> Votes:
+        """Votes from running totals: per cluster of voters (resampled as a voter is) and
+        pair, the votes ``n``, the first model's wins ``wins`` (a tie half) and the same
+        weighted. Each total is two rows, the first model's wins and its losses: every
+        estimate here depends on the votes only through these sums. Rows naming a model
+        outside ``models`` (default: every model named, sorted) are left out."""
+        import pandas as pd  # see from_columns
+
+        rows = len(cluster)
+        lo = np.asarray(model_lo, dtype=object).reshape(rows)
+        hi = np.asarray(model_hi, dtype=object).reshape(rows)
+        if models is None:
+            models = sorted(pd.unique(np.concatenate([lo, hi]))) if rows else []
+        lookup = pd.Index(tuple(models))
+        a, b = lookup.get_indexer(lo), lookup.get_indexer(hi)
+        keep = (a >= 0) & (b >= 0) & (a != b)
+        codes = pd.factorize(np.asarray(cluster, dtype=np.int64).reshape(rows)[keep])[0]
+        n_, w = (np.asarray(x, dtype=np.float64).reshape(rows)[keep] for x in (n, wins))
+        weight_, ww = (np.asarray(x, dtype=np.float64).reshape(rows)[keep]
+                       for x in (weight, weighted_wins))
+        twice = lambda x: np.concatenate([x, x]).astype(np.int64)  # noqa: E731
+        outcome = np.repeat(np.array([0, 1], dtype=np.int64), len(codes))
+        return cls(tuple(models), twice(codes), twice(a[keep]), twice(b[keep]), outcome,
+                   np.concatenate([w, n_ - w]), np.concatenate([ww, weight_ - ww]))
+
     @property
     def n_voters(self) -> int:
         return int(self.voter.max()) + 1 if len(self.voter) else 0

@@ -1,5 +1,6 @@
-"""The Store's arena queries: rounds, votes (each also an event in the audit trail), the vote
-counts the leaderboard is computed from, and the votes' import and export."""
+"""The Store's arena queries: rounds, votes (each also an event in the audit trail, and counted
+in the running totals of arena_totals.py in the same transaction), the totals the leaderboard
+is computed from, and the votes' import and export."""
 
 from __future__ import annotations
 
@@ -13,12 +14,20 @@ from sqlalchemy import func, insert, select, update
 from ..errors import FeedbackError, NotFound
 from ..ids import new_id
 from ..stats.bradley_terry import STYLE_FEATURES, WINNERS
-from .engine import Connected, as_utc, instant, now
+from . import arena_totals as totals
 from . import context, outbox
+from .engine import Connected, as_utc, instant, now
 from .errors import db_errors
 from .filters import Filters
 from .queries import ROLE_ORDER
-from .schema import arena_rounds, arena_votes, conversations, messages, rating_events
+from .schema import (
+    arena_rounds,
+    arena_voters,
+    arena_votes,
+    conversations,
+    messages,
+    rating_events,
+)
 
 FEATURE_COLUMNS = tuple(f"{f}_{side}" for side in "ab" for f in STYLE_FEATURES)
 
@@ -124,9 +133,11 @@ class ArenaQueries(Connected):
                               probability=rnd["probability"], weight=rnd["weight"],
                               source="arena", created_at=when)
                 conn.execute(insert(arena_votes).values(values))
+                totals.add(conn, [values])
             else:
                 conn.execute(update(arena_votes).where(arena_votes.c.id == old["id"])
                              .values(values))
+                totals.change(conn, old, winner)
             conn.execute(update(arena_rounds).where(arena_rounds.c.id == round_id)
                          .values(status="voted", updated_at=when))
             event_id = new_id()
@@ -159,9 +170,37 @@ class ArenaQueries(Connected):
         return None if row is None else _round(row)
 
     @db_errors
+    def arena_total_columns(self) -> list[tuple]:
+        """The running totals as seven columns (cluster, model_lo, model_hi, n, wins, weight,
+        weighted_wins; see arena_totals.py), in cluster order: the leaderboard's input, at
+        most CLUSTERS x pairs rows however many votes there are."""
+        return self._columns(select(*totals.COLUMNS).order_by(*totals.COLUMNS[:3]),
+                             len(totals.COLUMNS))
+
+    @db_errors
+    def arena_voter_count(self) -> int:
+        with self.engine.connect() as conn:
+            return totals.voter_count(conn)
+
+    @db_errors
+    def arena_voter_clusters(self) -> dict[str, int]:
+        """Each voter's cluster (the unit the leaderboard's bootstrap resamples)."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(arena_voters.c.voter, arena_voters.c.cluster))
+                        .all())
+
+    @db_errors
+    def rebuild_arena_totals(self) -> None:
+        """Recompute the arena's running totals from the votes (Store.rebuild_stats does
+        this with the dashboard's)."""
+        with self._write() as conn:
+            totals.rebuild(conn)
+
+    @db_errors
     def arena_counts(self) -> list[tuple[str, str, str, str, int, float]]:
-        """(voter, model_a, model_b, winner, votes, summed weight): the leaderboard's input,
-        grouped in SQL."""
+        """(voter, model_a, model_b, winner, votes, summed weight), grouped in SQL from the
+        votes themselves: what the running totals summarise (the tests check one against
+        the other)."""
         return list(zip(*self.arena_count_columns(), strict=True))
 
     @db_errors
@@ -196,13 +235,12 @@ class ArenaQueries(Connected):
 
     @db_errors
     def arena_stamp(self) -> tuple[Any, ...]:
-        """(votes, last vote change, rounds, last round change): what a cached leaderboard
-        is keyed by."""
+        """What a cached leaderboard is keyed by: the running totals' sums (a new or a
+        changed vote changes them) and the rounds' count and last change."""
         with self.engine.connect() as conn:
-            votes = conn.execute(select(func.count(), func.max(arena_votes.c.updated_at))).one()
             rounds = conn.execute(select(func.count(),
                                          func.max(arena_rounds.c.updated_at))).one()
-        return (*votes, *rounds)
+            return (*totals.stamp(conn), *rounds)
 
     @db_errors
     def arena_round_counts(self) -> dict[str, int]:
@@ -214,7 +252,8 @@ class ArenaQueries(Connected):
     @db_errors
     def import_votes(self, rows: Iterable[dict[str, Any]], *, batch: int = 5000) -> int:
         """Insert votes (keys: voter, model_a, model_b, winner, created_at, optional
-        conversation_a/b, message_a/b and FEATURE_COLUMNS) as source "import", weight 1."""
+        conversation_a/b, message_a/b and FEATURE_COLUMNS) as source "import", weight 1,
+        counted in the running totals in each batch's transaction."""
         total = 0
         chunk: list[dict[str, Any]] = []
 
@@ -222,6 +261,7 @@ class ArenaQueries(Connected):
             if chunk:
                 with self._write() as conn:
                     conn.execute(insert(arena_votes), chunk)
+                    totals.add(conn, chunk)
                 chunk.clear()
 
         for row in rows:

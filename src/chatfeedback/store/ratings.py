@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from .. import scales
 from ..errors import FeedbackError, NotFound
 from ..ids import new_id
-from . import outbox, stats
+from . import arena_totals, outbox, stats
 from .engine import Connected, now
 from .errors import db_errors
 from .filters import Filters
@@ -144,10 +144,11 @@ class Ratings(Connected):
 
     @db_errors
     def rebuild_stats(self, progress: stats.Reports | None = None) -> None:
-        """Recompute the dashboard's running totals from the rows (see store/stats.py);
-        ``progress`` hears each of its steps."""
+        """Recompute the dashboard's running totals from the rows (see store/stats.py),
+        and the arena's (store/arena_totals.py); ``progress`` hears each of its steps."""
         with self._write() as conn:
             stats.rebuild(conn, progress)
+            arena_totals.rebuild(conn)
 
     @db_errors
     def count_rated(self, filters: Filters = Filters()) -> int | None:

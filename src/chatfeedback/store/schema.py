@@ -413,3 +413,28 @@ outbox_leases = Table(
     Column("holder", String(200), nullable=False),  # host:pid
     Column("expires_at", WHEN, nullable=False),
 )
+
+# The arena's running totals (store/arena_totals.py): kept in the transaction of each vote,
+# changed vote and import, rebuilt by Store.rebuild_stats; the leaderboard reads these instead
+# of every vote. A voter's cluster, the unit its bootstrap resamples: voters numbered in the
+# order of their first vote, modulo arena_totals.CLUSTERS (each voter its own up to that many).
+arena_voters = Table(
+    "arena_voters", metadata,
+    Column("voter", String(320), primary_key=True),
+    Column("cluster", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Per cluster and pair of models (names in code-point order): votes, the first model's wins
+# (a tie and "both bad" half), and the same weighted by 1 / (pairs x probability of the pair).
+arena_totals = Table(
+    "arena_totals", metadata,
+    Column("cluster", Integer, primary_key=True),
+    Column("model_lo", String(200), primary_key=True),
+    Column("model_hi", String(200), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("wins", Float, nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("weighted_wins", Float, nullable=False),
+    sqlite_with_rowid=False,
+)

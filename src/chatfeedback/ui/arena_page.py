@@ -11,11 +11,12 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from ..arena import SIDES, Arena, ArenaTurn, RoundView, interleave
+from ..arena import SIDES, Arena, ArenaTurn, RoundView, interleave, style_leaderboard
 from ..chat import ChatService
 from ..display import safe_markdown
 from ..errors import ChatfeedbackError, NotFound, StoreError
 from ..store import Message
+from ..store.arena_totals import CLUSTERS
 from . import keys
 from .chat_page import show_answer
 from .context import actor, current_user, service
@@ -31,6 +32,7 @@ BUTTONS = (("model_a", "A is better", ":material/arrow_back:"),
 LABELS = {w: label for w, label, _ in BUTTONS}
 REDRAW = 0.05         # seconds between redraws of a streaming side
 FEW_VOTERS = 10       # below this, the leaderboard says its intervals mean little yet
+STYLE_AT_ONCE = 100_000   # votes up to which style control is computed with the leaderboard
 
 
 @st.cache_resource(show_spinner=False)
@@ -226,14 +228,21 @@ def vote_area(view: RoundView) -> None:
 def _leaderboard(database: str, stamp: tuple) -> tuple[dict, tuple, Any, Any]:
     del database, stamp  # the cache key: a new or changed vote computes it again
     current = arena()
-    board = current.leaderboard(bootstrap=1000)
+    board = current.leaderboard(bootstrap=1000, style=False)
     models, rate, n = current.matrices()
     return board, models, rate, n
 
 
+@st.cache_data(ttl=3600, show_spinner="Computing the style-controlled ranking from every vote…")
+def _style(database: str, stamp: tuple, models: tuple[str, ...]) -> dict:
+    del database, stamp  # the cache key, as _leaderboard's
+    return style_leaderboard(arena().store, models, bootstrap=1000)
+
+
 def leaderboard_tab() -> None:
     current = arena()
-    board, models, rate, n = _leaderboard(current.store.url, current.store.arena_stamp())
+    stamp = current.store.arena_stamp()
+    board, models, rate, n = _leaderboard(current.store.url, stamp)
     rounds = board["rounds"]
     st.caption(f"Votes: {board['votes']:,} · rounds: {rounds['voted']:,} voted, "
                f"{rounds['failed']:,} failed, {rounds['open']:,} not voted")
@@ -245,7 +254,12 @@ def leaderboard_tab() -> None:
                    "they mean little until several people have voted"
                    + (" (with one voter there is none)." if board["voters"] < 2 else "."),
                    icon=":material/info:")
-    styled = {m["model"]: m for m in board["style_control"]["models"]}
+    wanted = board["votes"] <= STYLE_AT_ONCE or st.toggle(
+        f"Style control (reads all {board['votes']:,} votes: seconds)", key=keys.ARENA_STYLE,
+        help="The ranking with answer length and Markdown taken out needs every vote's "
+             "style counts; the plain ranking reads running totals.")
+    style = _style(current.store.url, stamp, models) if wanted else None
+    styled = {m["model"]: m for m in (style or {"models": []})["models"]}
     st.dataframe(pd.DataFrame([{
         "Rank": m["rank"], "Model": m["model"], "Rating": m["rating"],
         "95 % interval": _ci(m["ci"]), "Votes": m["votes"],
@@ -254,10 +268,11 @@ def leaderboard_tab() -> None:
         "Style rank": styled.get(m["model"], {}).get("rank"),
     } for m in board["models"]]), hide_index=True, width="stretch", key=keys.ARENA_TABLE)
     st.caption("Bradley-Terry ratings (1000 = the mean; +400 = ten times the odds of "
-               "winning), 95 % intervals from 1,000 bootstrap resamples of voters; rank = 1 + "
+               "winning), 95 % intervals from 1,000 bootstrap resamples of voters (beyond "
+               f"{CLUSTERS:,} voters, of {CLUSTERS:,} groups of whole voters); rank = 1 + "
                "the models clearly above. Style-controlled: the same with the differences in "
                "answer length and Markdown (headers, lists, bold) taken out.")
-    rating_chart(board)
+    rating_chart(board, style)
     left, right = st.columns(2)
     with left:
         st.subheader("Win rate (row beats column)")
@@ -271,11 +286,11 @@ def _ci(ci: list) -> str:
     return "–" if ci[0] is None else f"{ci[0]:.0f} – {ci[1]:.0f}"
 
 
-def rating_chart(board: dict) -> None:
+def rating_chart(board: dict, style: dict | None) -> None:
     rows = [{"model": m["model"], "kind": kind, "rating": m["rating"],
              "low": m["ci"][0] if m["ci"][0] is not None else m["rating"],
              "high": m["ci"][1] if m["ci"][1] is not None else m["rating"]}
-            for kind, part in (("plain", board), ("style-controlled", board["style_control"]))
+            for kind, part in (("plain", board), ("style-controlled", style)) if part
             for m in part["models"]]
     data = pd.DataFrame(rows)
     order = [m["model"] for m in board["models"]]

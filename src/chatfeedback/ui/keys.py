@@ -86,6 +86,7 @@ ARENA_NEW_ROUND = key("arena_new_round")
 ARENA_TABLE = key("arena_table")
 arena_vote = Family("vote")         # per winner: a, b, tie, both bad
 ARENA_TAB = key("arena_tab")        # the open tab of the Arena page: Battle or Leaderboard
+ARENA_STYLE = key("arena_style")    # the button that computes style control on a large arena
 REVIEW_QUEUE = key("review_queue")
 REVIEW_VIEW = key("review_view")
 REVIEW_NAME = key("review_name")
