@@ -252,3 +252,62 @@ def test_without_arena_settings_the_arena_is_off(make_service):
     assert not arena.enabled
     with pytest.raises(FeedbackError, match=r"\[arena\] models"):
         arena.start("hi", voter="x")
+
+
+def test_experiment_arms_meet_in_the_arena_with_their_prompts_and_settings(make_service):
+    """`[arena] models` may name an experiment's arm as "experiment/arm": the side answers
+    with the arm's model entry, system prompt and settings (as the model server receives
+    them), and the leaderboard names the arm."""
+    with OpenAIServer() as server:
+        server.default = Script(text="an answer")
+        config = (f'[[models]]\nname = "gpt"\nbackend = "openai"\nbase_url = "{server.base_url}"\n'
+                  'model = "test-model"\nsystem_prompt = "You are plain."\n'
+                  '[[experiments]]\nname = "prompt-v2"\narms = [\n'
+                  '  { name = "control", model = "gpt" },\n'
+                  '  { name = "v2", model = "gpt", system_prompt = "You are concise.", '
+                  'settings = { temperature = 0.2 } },\n]\n'
+                  '[arena]\nmodels = ["prompt-v2/control", "prompt-v2/v2"]\n')
+        arena = Arena(make_service(config))
+        turn = arena.start("Say hi", voter="gil")
+        play(arena, turn)
+        sides = {turn.round.model_a: "a", turn.round.model_b: "b"}
+        assert set(sides) == {"prompt-v2/control", "prompt-v2/v2"}
+        assert len(server.requests) == 2
+        sent = {r.messages[0]["content"]: r.body for r in server.requests}
+        assert set(sent) == {"You are plain.", "You are concise."}
+        assert sent["You are concise."]["temperature"] == 0.2
+        assert "temperature" not in sent["You are plain."]
+        assert all(b["messages"][1:] == [{"role": "user", "content": "Say hi"}]
+                   for b in sent.values())
+        view = arena.finish(turn.round.id)
+        answers = dict(zip("ab", view.last_answers(), strict=True))
+        assert answers[sides["prompt-v2/v2"]].system_prompt == "You are concise."
+        assert answers[sides["prompt-v2/v2"]].model == "gpt"
+        # the arena's conversations are in no experiment (they would skew its report)
+        conv = arena.store.conversation(turn.round.conversation_a)
+        assert conv.experiment is None and conv.model == "gpt"
+        # the round goes on with the same prompts and settings on each side
+        play(arena, arena.send(turn.round, "And bye?"))
+        assert [r.messages[0]["content"] for r in server.requests[2:]].count(
+            "You are concise.") == 1
+        arena.vote(turn.round.id, "model_a", actor="gil")
+        board = arena.leaderboard(bootstrap=0)
+        assert {m["model"] for m in board["models"]} == {"prompt-v2/control", "prompt-v2/v2"}
+
+
+@pytest.mark.parametrize(("arena_models", "message"), [
+    ('["gpt", "nope/v2"]', "'arena.models' names 'nope/v2', but no [[experiments]] entry is "
+                           "called 'nope' (experiments: prompt-v2)"),
+    ('["gpt", "prompt-v2/v3"]', "'arena.models' names 'prompt-v2/v3', but experiment "
+                                "'prompt-v2' has no arm 'v3' (its arms: control, v2)"),
+    ('["gpt", "llama"]', "'arena.models' names 'llama', which is not a [[models]] entry (gpt) "
+                         "nor an experiment's arm ('experiment/arm')"),
+])
+def test_bad_arena_arms_are_one_line_errors(tmp_path, arena_models, message):
+    text = ('[[models]]\nname = "gpt"\nbackend = "echo"\n[[experiments]]\nname = "prompt-v2"\n'
+            'arms = [{ name = "control", model = "gpt" }, { name = "v2", model = "gpt" }]\n'
+            f'[arena]\nmodels = {arena_models}\n')
+    path = write_config(tmp_path / "c.toml", text)
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path, "sqlite:///x.db", environ={})
+    assert str(exc.value).endswith(message) and "\n" not in str(exc.value)

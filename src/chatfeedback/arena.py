@@ -4,8 +4,9 @@ them under the ``[feedback] mode``, and the leaderboard computed from every vote
 A round is two conversations (``source = "arena"``, one per model, hidden from the chat's list)
 that receive the same prompts. Both answers stream at the same time (each Reply reads its model
 in a thread of its own; :func:`interleave` hands their pieces to one reader). A round whose side
-failed is marked failed and cannot be voted. The leaderboard reads the votes' running totals
-(store/arena_totals.py).
+failed is marked failed and cannot be voted. A side is a ``[[models]]`` entry, or an experiment's
+arm named ``"experiment/arm"``: its model entry with its system prompt and settings. The
+leaderboard reads the votes' running totals (store/arena_totals.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from .chat import ChatService, Reply, Turn
 from .errors import FeedbackError
+from .experiments import Arm, arm_by_path
 from .history import USABLE
 from .stats import bradley_terry as bt
 from .store import ArenaRound, ArenaVote, Message, Store
@@ -110,6 +112,17 @@ class Arena:
     def enabled(self) -> bool:
         return len(self.models) >= 2
 
+    def arm(self, name: str) -> Arm | None:
+        """The experiment arm an arena name ("experiment/arm") plays, None for a model."""
+        if any(m.name == name for m in self.settings.models):
+            return None
+        return arm_by_path(name, self.settings.experiments)
+
+    def model_of(self, name: str) -> str:
+        """The [[models]] entry that answers for an arena name (a model, or an arm's)."""
+        arm = self.arm(name)
+        return name if arm is None else arm.model
+
     # ------------------------------------------------------------------ rounds
     def pair_probabilities(self) -> np.ndarray:
         """The probability of each pair of ``models`` (np.triu_indices order) under the
@@ -168,7 +181,8 @@ class Arena:
             raise ValueError("an empty prompt is not sent")
         model_a, model_b, probability, weight = self.draw()
         consent = self.settings.feedback.training_consent_default
-        conversations = [self.store.create_conversation(owner=owner, model=m, source="arena",
+        conversations = [self.store.create_conversation(owner=owner, model=self.model_of(m),
+                                                        source="arena",
                                                         training_consent=consent)
                          for m in (model_a, model_b)]
         rnd = self.store.create_round(
@@ -205,12 +219,14 @@ class Arena:
         return self._send(rnd, prompt, owner)
 
     def _send(self, rnd: ArenaRound, prompt: str, owner: str | None) -> ArenaTurn:
-        turns = [self.service.send(conv, prompt, owner=owner)
-                 for conv in (rnd.conversation_a, rnd.conversation_b)]
+        turns = [self.service.send(conv, prompt, owner=owner, arm=self.arm(name))
+                 for conv, name in ((rnd.conversation_a, rnd.model_a),
+                                    (rnd.conversation_b, rnd.model_b))]
         return ArenaTurn(rnd, turns[0], turns[1])
 
     def replies(self, turn: ArenaTurn) -> dict[str, Reply]:
-        return {"a": self.service.reply(turn.a.answer), "b": self.service.reply(turn.b.answer)}
+        return {"a": self.service.reply(turn.a.answer, self.arm(turn.round.model_a)),
+                "b": self.service.reply(turn.b.answer, self.arm(turn.round.model_b))}
 
     def finish(self, round_id: str) -> RoundView:
         """After both replies ended: a round with a failed side is marked failed."""

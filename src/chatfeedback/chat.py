@@ -263,9 +263,12 @@ class ChatService:
             assignment_p=experiment.probability(arm))
 
     def send(self, conversation_id: str | None, prompt: str, *, owner: str | None = None,
-             model: str | None = None, person: str | None = None) -> Turn:
+             model: str | None = None, person: str | None = None,
+             arm: Arm | None = None) -> Turn:
         """Save the prompt (creating the conversation on its first message) and an empty
-        answer row marked streaming. Stream it with :meth:`reply`."""
+        answer row marked streaming. Stream it with :meth:`reply`. ``arm``: answer as this
+        experiment arm (its system prompt and settings; the arena's arms), else as the
+        conversation's own arm if it has one."""
         if not prompt or not prompt.strip():
             raise ValueError("an empty prompt is not sent")
         if conversation_id is None:
@@ -273,7 +276,7 @@ class ChatService:
         else:
             conversation = self.store.conversation(conversation_id, owner=owner)
         user = self.store.add_message(conversation.id, "user", prompt)
-        answer = self._start_answer(conversation, user)
+        answer = self._start_answer(conversation, user, arm)
         return Turn(self.store.conversation(conversation.id), user, answer)
 
     def log(self, conversation_id: str | None, prompt: str, answer: str, *,
@@ -315,8 +318,9 @@ class ChatService:
         conversation = self.store.conversation(old.conversation_id)
         return self._start_answer(conversation, self.store.message(old.parent_id))
 
-    def _start_answer(self, conversation: Conversation, prompt: Message) -> Message:
-        arm = self.arm_of(conversation)
+    def _start_answer(self, conversation: Conversation, prompt: Message,
+                      arm: Arm | None = None) -> Message:
+        arm = arm or self.arm_of(conversation)
         model = self.model_config(conversation.model, arm)
         backend = self.backend(model.name, arm)
         return self.store.add_message(
@@ -324,10 +328,10 @@ class ChatService:
             model=model.name, backend=model.backend, settings=backend.settings(),
             system_prompt=model.system_prompt)
 
-    def reply(self, answer: Message) -> Reply:
-        """The stream for an answer row made by :meth:`send` or :meth:`regenerate`."""
-        arm = None
-        if self.settings.experiments:  # an arm may have its own settings
+    def reply(self, answer: Message, arm: Arm | None = None) -> Reply:
+        """The stream for an answer row made by :meth:`send` (with the same ``arm``) or
+        :meth:`regenerate`."""
+        if arm is None and self.settings.experiments:  # an arm may have its own settings
             arm = self.arm_of(self.store.conversation(answer.conversation_id))
         model = self.settings.model(answer.model)
         return Reply(self, answer, self.history(answer), self.backend(model.name, arm))

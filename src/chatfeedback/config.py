@@ -16,7 +16,7 @@ from typing import Any
 from .display import normal_host
 from .entries import entry_name, tables
 from .errors import ConfigError
-from .experiments import Experiment, parse_experiments
+from .experiments import Experiment, arm_by_path, parse_experiments
 from .outbox.base import SinkSettings
 from .outbox.settings import parse_sinks
 from .policy import MODES, RatingPolicy
@@ -91,8 +91,9 @@ class AccessConfig:
 
 @dataclass(frozen=True)
 class ArenaConfig:
-    models: tuple[str, ...] = key((), "names of the [[models]] that meet in the Arena; it "
-                                      "is off with fewer than two")
+    models: tuple[str, ...] = key((), "names of the [[models]] (or experiment arms, "
+                                      "'experiment/arm') that meet in the Arena; it is off "
+                                      "with fewer than two")
     sampling: str = key("uniform", "how pairs are drawn: uniform | active")
 
 
@@ -241,22 +242,29 @@ def _parse(data: dict[str, Any], where: str) -> Settings:
         batch=_positive_int(out_t, "batch", where, "outbox.", OutboxConfig.batch),
         threads=_positive_int(out_t, "threads", where, "outbox.", OutboxConfig.threads),
         lease=_positive_number(out_t, "lease", where, OutboxConfig.lease))
+    experiments = parse_experiments(data.get("experiments"), where, [m.name for m in models])
     return Settings(database_url=url, feedback=feedback, chat=chat, access=access, models=models,
                     criteria=parse_criteria(data.get("criteria"), where),
-                    arena=_parse_arena(tables["arena"], models, where),
-                    experiments=parse_experiments(data.get("experiments"), where,
-                                                  [m.name for m in models]),
-                    outbox=outbox, sinks=parse_sinks(data.get("sinks"), where))
+                    arena=_parse_arena(tables["arena"], models, experiments, where),
+                    experiments=experiments, outbox=outbox,
+                    sinks=parse_sinks(data.get("sinks"), where))
 
 
 def _parse_arena(table: dict[str, Any], models: tuple[ModelConfig, ...],
-                 where: str) -> ArenaConfig:
+                 experiments: tuple[Experiment, ...], where: str) -> ArenaConfig:
     names = _str_list(table, "models", where, ArenaConfig.models, "arena.")
     known = [m.name for m in models]
     for name in names:
-        if name not in known:
+        if name in known:
+            continue
+        if "/" not in name:
             raise ConfigError(f"{where}: 'arena.models' names '{name}', which is not a "
-                              f"[[models]] entry ({', '.join(known)})")
+                              f"[[models]] entry ({', '.join(known)}) nor an experiment's "
+                              "arm ('experiment/arm')")
+        try:
+            arm_by_path(name, experiments)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: 'arena.models' names '{name}', but {exc}") from None
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: 'arena.models' names a model twice")
     if len(names) == 1:

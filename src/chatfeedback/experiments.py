@@ -78,6 +78,23 @@ class Experiment:
                    unit=data.get("unit", "user"), blind=bool(data.get("blind", False)))
 
 
+def arm_by_path(path: str, experiments: Sequence[Experiment]) -> Arm:
+    """The arm that ``path`` names as ``"experiment/arm"`` (how ``[arena] models`` names
+    an arm); ConfigError saying which part names nothing."""
+    found = [e for e in experiments if path.startswith(f"{e.name}/")]
+    if not found:
+        known = ", ".join(e.name for e in experiments) or "none"
+        raise ConfigError(f"no [[experiments]] entry is called '{path.split('/')[0]}' "
+                          f"(experiments: {known})")
+    experiment = max(found, key=lambda e: len(e.name))
+    arm = experiment.arm(path[len(experiment.name) + 1:])
+    if arm is None:
+        raise ConfigError(f"experiment '{experiment.name}' has no arm "
+                          f"'{path[len(experiment.name) + 1:]}' (its arms: "
+                          f"{', '.join(a.name for a in experiment.arms)})")
+    return arm
+
+
 def parse_experiments(raw: Any, where: str, models: Sequence[str]) -> tuple[Experiment, ...]:
     """The ``[[experiments]]`` tables, checked against the model names; ConfigError names
     the experiment, the arm and the key."""
