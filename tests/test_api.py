@@ -34,7 +34,8 @@ def test_log_rate_comment_tag_as_the_chat_does(db_url):
     with chatfeedback.connect(db_url) as fb:
         turn = fb.log("What is 2 + 2?", "4", model="my-model", user="ann@example.org",
                       system_prompt="Be brief.", trace_id="trace-0001", meta={"ticket": 7},
-                      latency_ms=120.0, prompt_tokens=12, completion_tokens=1)
+                      settings={"temperature": 0.2}, latency_ms=120.0, prompt_tokens=12,
+                      completion_tokens=1)
         assert (turn.conversation.owner, turn.conversation.model) == ("ann@example.org",
                                                                     "my-model")
         assert turn.conversation.meta == {"ticket": 7} and turn.conversation.source == "api"
@@ -58,6 +59,9 @@ def test_log_rate_comment_tag_as_the_chat_does(db_url):
     assert [(r["prompt"], r["response"], r["model"], r["rating"], r["comment"], r["tags"])
             for r in rows] == [("What is 2 + 2?", "4", "my-model", 1, "short and right",
                                 ["Accurate", "Clear"])]
+    assert (rows[0]["settings"], rows[0]["system_prompt"], rows[0]["trace_id"],
+            rows[0]["latency_ms"], rows[0]["total_tokens"]) == (
+        {"temperature": 0.2}, "Be brief.", "trace-0001", 120.0, 13)
     events = export(db_url, "events")
     assert [(e["action"], e["actor"]) for e in events] == [
         ("set", "ann@example.org"), ("comment", "ann@example.org"),

@@ -64,6 +64,13 @@ def test_prompt_stream_and_rating_land_in_the_database(example, db_url):
     assert (rating.scale, rating.value) == ("thumbs", 1)
     assert rating.rater.startswith("session:")  # anonymous: this browser session
     assert ":material/check: Saved" in [c.value for c in at.caption]
+    # Why: the reasons and comment under it (ui/rating.py's editor), saved as the app saves.
+    at.button_group[0].set_value(["Clear"])
+    at.text_area(key=keys.comment(answer.id)).input("Friendly.")
+    next(b for b in at.button if b.label == "Save").click().run()
+    assert not at.exception and not at.error
+    [(_, rating)] = answers(db_url)
+    assert (rating.value, rating.tags, rating.comment) == (1, ("Clear",), "Friendly.")
 
     # The app's own widget, read by the model's closure: this session's value is used.
     at.sidebar.radio(key="style").set_value("shouting").run()

@@ -94,7 +94,7 @@ class Feedback:
     def log(self, prompt: str, answer: str, *, model: str, user: str | None = None,
             conversation: str | None = None, system_prompt: str | None = None,
             trace_id: str | None = None, meta: dict[str, Any] | None = None,
-            latency_ms: float | None = None, prompt_tokens: int | None = None,
+            settings: dict[str, Any] | None = None, latency_ms: float | None = None, prompt_tokens: int | None = None,
             completion_tokens: int | None = None, status: str = "complete",
             error: str | None = None, shown: bool = True) -> Turn:
         """Log one exchange: ``prompt`` and the ``answer`` that ``model`` gave to it.
@@ -102,7 +102,9 @@ class Feedback:
         ``conversation``: the id of a conversation to continue (``turn.conversation.id``
         of an earlier call); None starts one, owned by ``user``, with ``meta`` (any JSON
         object). ``system_prompt`` is what the model was told; ``trace_id`` is the answer's
-        trace in Langfuse or OpenTelemetry, which rating events carry to their sinks.
+        trace in Langfuse or OpenTelemetry, which rating events carry to their sinks;
+        ``settings``: how it was generated (``{"temperature": 0.2}``; no secrets: exports
+        carry it).
         ``status``: complete, stopped (cut short) or error (with ``error``). ``shown``: the
         person saw the answer (the dashboard's share of answers rated counts it).
         Returns the turn: ``.conversation``, ``.prompt`` and ``.answer`` as stored."""
@@ -115,6 +117,7 @@ class Feedback:
         return self.service.log(
             conversation, prompt, answer, model=model, owner=user, meta=meta, status=status,
             shown=shown, system_prompt=system_prompt, trace_id=trace_id, error=error,
+            settings=settings,
             latency_ms=latency_ms, prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens, total_tokens=total)
 
