@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from chatfeedback.errors import ReviewError
 from chatfeedback.review import QueueFilter, Review
 from chatfeedback.rubric import parse_criteria
-from chatfeedback.store import Store
+from chatfeedback.store import Store, review_results
 from chatfeedback.store import review as rs
 from chatfeedback.store.schema import (
     conversations,
@@ -200,7 +200,7 @@ def test_judgements_are_checked_and_blind_until_complete(store, review):
         ("bob", "correct", 2), ("bob", "tone", "too formal")}
     # the correction sits beside the answer, which is unchanged
     assert store.message(answer).content == "answer 0"
-    correction = rs.corrections(store, [answer])[answer]
+    correction = review_results.corrections(store, [answer])[answer]
     assert (correction["content"], correction["author"]) == ("The right answer.", "ann")
 
 

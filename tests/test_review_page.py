@@ -7,7 +7,7 @@ import pytest
 
 from chatfeedback.review import QueueFilter, Review
 from chatfeedback.rubric import parse_criteria
-from chatfeedback.store import review as rs
+from chatfeedback.store import review_results
 from chatfeedback.ui import keys
 
 from .test_access import AUTH, open_page, pages
@@ -105,7 +105,7 @@ def test_an_admin_creates_a_queue_and_a_reviewer_judges_it(make_app, store, answ
     queue = review.queue("first look")
     assert review.progress(queue)["reviewers"]["ann@example.org"] == {
         "open": 1, "done": 1, "skipped": 1, "expired": 0}
-    first = rs.corrections(store, [answers[0]])[answers[0]]
+    first = review_results.corrections(store, [answers[0]])[answers[0]]
     assert (first["content"], first["author"]) == ("It is 0 (zero).", "ann@example.org")
     # blind: nothing complete yet, so no agreement and no values of ann's on the page
     at.radio(key=keys.REVIEW_VIEW).set_value("Agreement").run()

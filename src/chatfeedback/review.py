@@ -4,7 +4,7 @@ between reviewers and adjudication. The UI's Review page and ``chatfeedback queu
 Rules kept here, once:
 
 * a queue holds the answers a filter selects; each item goes to ``k`` reviewers, never twice
-  to the same one (store/review.py hands them out);
+  to the same one (store/review_items.py hands them out);
 * blind: a reviewer sees no other judgement of an item until it is complete (k judged);
 * a judgement gives a value for every criterion of the queue's rubric; a correction is the
   answer that should have been given, stored beside the answer (never over it);
@@ -26,6 +26,8 @@ from .rubric import Criterion, by_name, configured, criterion_from_dict
 from .stats import agreement as ag
 from .store import Message, Store
 from .store import review as rs
+from .store import review_items as handing
+from .store import review_results as results
 from .store.review import QueueFilter
 
 STALE_AFTER = timedelta(minutes=30)  # a claim left open this long goes to someone else
@@ -103,16 +105,16 @@ class Review:
     def next_item(self, queue: Queue, reviewer: str) -> Item | None:
         """The item ``reviewer`` holds, else the next one that wants a reviewer; None when
         the queue has nothing left for them."""
-        row = rs.next_item(self.store, queue.id, reviewer, queue.k, STALE_AFTER)
+        row = handing.next_item(self.store, queue.id, reviewer, queue.k, STALE_AFTER)
         return None if row is None else _item(row)
 
     def held_item(self, queue: Queue, reviewer: str) -> Item | None:
         """The item ``reviewer`` holds in the queue, without taking a new one."""
-        row = rs.held_item(self.store, queue.id, reviewer)
+        row = handing.held_item(self.store, queue.id, reviewer)
         return None if row is None else _item(row)
 
     def item(self, item_id: str) -> Item:
-        return _item(rs.item(self.store, item_id))
+        return _item(handing.item(self.store, item_id))
 
     def conversation(self, item: Item) -> list[Message]:
         """What the reviewer reads: the messages the answer's request contained (its stored
@@ -139,13 +141,13 @@ class Review:
         if text and len(text) > MAX_CORRECTION:
             raise ReviewError(f"the correction has {len(text):,} characters; the limit is "
                               f"{MAX_CORRECTION:,}")
-        rs.submit(self.store, item_id, reviewer, queue.k, stored, text)
+        handing.submit(self.store, item_id, reviewer, queue.k, stored, text)
 
     def skip(self, item_id: str, reviewer: str, reason: str) -> None:
         reason = (reason or "").strip()
         if not reason:
             raise ReviewError("say why you skip this item (a reason is required)")
-        rs.skip(self.store, item_id, reviewer, reason)
+        handing.skip(self.store, item_id, reviewer, reason)
 
     def judgements(self, queue: Queue, item_id: str, viewer: str | None, *,
                    admin: bool = False) -> list[dict[str, Any]] | None:
@@ -154,19 +156,19 @@ class Review:
         item = self.item(item_id)
         if item.done < queue.k and not admin:
             return None
-        rows = rs.item_judgements(self.store, item_id)
+        rows = results.item_judgements(self.store, item_id)
         return [{**r, "value": _decode(queue.criterion(r["criterion"]), r["value"])}
                 for r in rows]
 
     def progress(self, queue: Queue) -> dict[str, Any]:
-        return rs.progress(self.store, queue.id)
+        return results.progress(self.store, queue.id)
 
     # ---------------------------------------------------------------- agreement
     def agreement(self, queue: Queue, *, replicates: int = 1000,
                   widest: int = 20) -> dict[str, ag.Agreement]:
         """Per criterion, over the complete items (the others are still blind): alpha with
         its interval, kappa per pair, the widest disagreements."""
-        rows = rs.judgement_values(self.store, queue.id, queue.k)
+        rows = results.judgement_values(self.store, queue.id, queue.k)
         columns = list(zip(*rows, strict=True)) or [(), (), (), ()]
         positions = np.asarray(columns[0], dtype=np.int64)
         reviewers, names, values = (np.asarray(c, dtype=object) for c in columns[1:])
@@ -178,7 +180,8 @@ class Review:
                                   domain=[str(v) for v in criterion.domain],
                                   level=criterion.level, replicates=replicates, widest=widest)
             out[criterion.name] = result
-        ids = rs.item_ids(self.store, queue.id, {d.item for r in out.values() for d in r.widest})
+        ids = results.item_ids(self.store, queue.id,
+                               {d.item for r in out.values() for d in r.widest})
         return {name: _decoded(result, queue.criterion(name), ids)
                 for name, result in out.items()}
 
@@ -191,11 +194,11 @@ class Review:
             raise ReviewError(str(exc)) from None
         if self.item(item_id).queue_id != queue.id:
             raise ReviewError(f"that item is not in queue '{queue.name}'")
-        rs.adjudicate(self.store, item_id, criterion, stored, admin)
+        results.adjudicate(self.store, item_id, criterion, stored, admin)
 
     def adjudications(self, queue: Queue) -> dict[tuple[str, str], Any]:
         return {key: _decode(queue.criterion(key[1]), value)
-                for key, value in rs.adjudications(self.store, queue.id).items()}
+                for key, value in results.adjudications(self.store, queue.id).items()}
 
     # ------------------------------------------------------------------ exports
     def export_rows(self, fmt: str, queue: Queue | None = None) -> Iterator[dict[str, Any]]:
@@ -207,7 +210,7 @@ class Review:
     def iter_reviews(self, queue: Queue | None = None) -> Iterator[dict[str, Any]]:
         """One row per judgement: queue, item, message_id, reviewer, criterion, value, time."""
         criteria = self._criteria_by_queue()
-        for row in rs.iter_judgements(self.store, queue.id if queue else None):
+        for row in results.iter_judgements(self.store, queue.id if queue else None):
             criterion = criteria[row["queue"]].get(row["criterion"])
             yield {**row, "value": _decode(criterion, row["value"])}
 
@@ -215,7 +218,7 @@ class Review:
         """Per item and criterion: the adjudicated value, else the unanimous value of a
         complete item (items whose reviewers disagree and nobody adjudicated are left out)."""
         criteria = self._criteria_by_queue()
-        rows = rs.iter_item_outcomes(self.store, queue.id if queue else None)
+        rows = results.iter_item_outcomes(self.store, queue.id if queue else None)
         for (name, item_id, criterion_name), group in groupby(
                 rows, key=lambda r: (r["queue"], r["item"], r["criterion"])):
             group = list(group)

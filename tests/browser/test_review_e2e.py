@@ -10,8 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from chatfeedback.store import Store
-from chatfeedback.store import review as rs
+from chatfeedback.store import Store, review_results
 
 from ..support import Server, signin_app, wait_for_app, write_config
 from .test_signin import provider, sign_in  # noqa: F401 - provider is a fixture
@@ -152,7 +151,7 @@ def test_two_reviewers_judge_blind_and_an_admin_adjudicates(browser, tmp_path, d
     assert (answers[2], "correct") in by_key and (answers[4], "correct") not in by_key
     assert len(reviews) == 24
     assert {r["reviewer"] for r in reviews} == {"ann@example.org", "bob@example.org"}
-    correction = rs.corrections(store, [answers[0]])[answers[0]]
+    correction = review_results.corrections(store, [answers[0]])[answers[0]]
     assert (correction["content"], correction["author"]) == ("The corrected answer 0.",
                                                              "ann@example.org")
     assert store.message(answers[0]).content == "Answer number 0."

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -29,6 +29,11 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def utc_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row as a dict whose datetimes are aware (UTC)."""
+    return {k: as_utc(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 def as_time(value: Any) -> datetime | None:
