@@ -10,7 +10,7 @@ import pytest
 
 from sqlalchemy import select
 
-from chatfeedback.store import Store, bulk, stats
+from chatfeedback.store import Store, bulk, bulk_writers, stats
 from chatfeedback.store.schema import conversations, messages, ratings
 
 T0 = datetime(2026, 11, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -71,7 +71,7 @@ def test_the_fast_sqlite_path_stores_what_sqlalchemy_stores(tmp_path, monkeypatc
     store = Store.open(f"sqlite:///{fast}")
     loaded = bulk.bulk_load(store, [batch(0), batch(10)], defer_indexes=True)
     assert loaded.rows == 2 * (2 + 4 + 1 + 2)
-    monkeypatch.setattr(bulk, "_writer", bulk._Writer)  # SQLAlchemy's executemany
+    monkeypatch.setattr(bulk, "writer_for", bulk_writers.Writer)  # SQLAlchemy's executemany
     other = Store.open(f"sqlite:///{portable}")
     bulk.bulk_load(other, [batch(0), batch(10)])
     assert raw_rows(fast) == raw_rows(portable)
@@ -107,7 +107,7 @@ def test_copy_into_postgresql_stores_what_sqlalchemy_stores(pg_server, monkeypat
                 .scalars().all()) == sorted(indexes)
         assert "ix_messages_parent_id" in indexes
         with monkeypatch.context() as m:
-            m.setattr(bulk, "_writer", bulk._Writer)
+            m.setattr(bulk, "writer_for", bulk_writers.Writer)
             other = Store.open(portable)
             bulk.bulk_load(other, [batch(0), batch(10)])
         assert dump(store) == dump(other)
