@@ -182,6 +182,8 @@ def test_the_configuration_reference_has_every_key(site: Path) -> None:
     expected |= {"[[sinks]]"} | {f.name for f in dataclasses.fields(SinkSettings)} - {"options"}
     missing = sorted(key for key in expected if f"<code>{key}</code>" not in html)
     assert not missing
+    sink_keys = [f for f in dataclasses.fields(SinkSettings) if f.name != "options"]
+    assert all(f.metadata.get("help") in html for f in sink_keys)  # each with its help
 
 
 def test_the_changelog_names_the_packages_version() -> None:

@@ -79,13 +79,17 @@ class Sink(Protocol):
 class SinkSettings:
     """One ``[[sinks]]`` entry (parsed by :func:`parse_sinks`)."""
 
-    name: str
-    kind: str                      # webhook | langfuse | otel
-    url: str
-    secret_env: str | None = None  # the NAME of the variable holding the secret
-    timeout: float = 10.0          # seconds per delivery
-    max_tries: int = 12            # tries before a delivery is dead
-    redact: bool = False           # comments pass through chatfeedback.redact first
+    # Each key's one line of help is in its metadata: the docs' configuration reference is
+    # generated from these fields.
+    name: str = field(metadata={"help": "the sink's name, in status and errors"})
+    kind: str = field(metadata={"help": "webhook | langfuse | otel"})
+    url: str = field(metadata={"help": "where events are delivered (http or https)"})
+    secret_env: str | None = field(default=None, metadata={
+        "help": "the NAME of the environment variable holding the secret"})
+    timeout: float = field(default=10.0, metadata={"help": "seconds per delivery"})
+    max_tries: int = field(default=12, metadata={"help": "tries before a delivery is dead"})
+    redact: bool = field(default=False, metadata={
+        "help": "comments pass through chatfeedback.redact first"})
     options: Mapping[str, Any] = field(default_factory=dict)  # the kind's own keys
 
     @property
