@@ -80,14 +80,19 @@ def test_the_drop_in_import_path_only_re_exports_the_ui():
     assert not [where(p) for p in modules() if "chatfeedback.streamlit" in imports(p)]
 
 
+# What runs SQL: SQLAlchemy, and the drivers read directly (the Parquet reader's ADBC).
+SQL = ("sqlalchemy", "sqlite3", "psycopg", "adbc_driver_manager", "adbc_driver_sqlite")
+
+
 def test_sql_only_in_the_store():
-    """sqlalchemy is imported, and a Store's ``engine`` read, only inside store/."""
+    """sqlalchemy and the database drivers are imported, and a Store's ``engine`` read,
+    only inside store/."""
     offenders = []
     for path in modules():
         if where(path)[0] == "store":
             continue
-        if "sqlalchemy" in {top(n) for n in imports(path)}:
-            offenders.append((where(path), "imports sqlalchemy"))
+        for name in sorted({top(n) for n in imports(path)} & set(SQL)):
+            offenders.append((where(path), f"imports {name}"))
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr == "engine":
                 offenders.append((where(path), f"reads .engine on line {node.lineno}"))
@@ -125,3 +130,18 @@ def test_migrations_import_no_application_code():
     offenders = [p.name for p in modules("store/migrations/versions")
                  if any(n.startswith("chatfeedback") for n in imports(p))]
     assert offenders == []
+
+
+def test_the_parquet_readers_process_loads_no_store():
+    """The reader child process (store/arrow_reader.py) imports pyarrow and its driver only:
+    the store package loads its names lazily, so the child pays for no SQLAlchemy."""
+    import subprocess
+    import sys
+
+    heavy = ("sqlalchemy", "alembic", "chatfeedback.store.store")
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys, chatfeedback.store.arrow_reader\n"
+         f"print([m for m in {heavy!r} if m in sys.modules])"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,19 +1,16 @@
 """The analysis rows as Parquet: typed columns, written one record batch at a time.
 
-From a SQLite file, two child processes (:mod:`chatfeedback.arrow_reader`) read the rows
-with ADBC's SQLite driver straight into Arrow, every other run of days each, and send
-record batches back, while this process converts and writes them in order: a million
-rows faster than reading them through sqlite3 alone, which makes a Python object per
-value (figures: docs/performance.md). Elsewhere this process reads them.
+From a SQLite file, two child processes (store/columns.py's :func:`read_in_children`) read
+the rows with ADBC's SQLite driver straight into Arrow, every other run of days each, while
+this process converts the record batches to the export's types and writes them in order: a
+million rows faster than reading them through sqlite3 alone, which makes a Python object
+per value (figures: docs/performance.md). Elsewhere this process reads them.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
-import subprocess
-import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
@@ -21,11 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..errors import StoreError
 from ..progress import Progress
 from ..store import Store
-from ..store.columns import (COLUMNS, NULLABLE, RAW_SQLITE, adbc_statement,
-                             iter_rated_answer_batches, slice_starts, sqlite_file, writes_held)
+from ..store.columns import COLUMNS, iter_rated_answer_batches, read_in_children, sqlite_file
 from ..store.filters import Filters
 
 TIME = pa.timestamp("us", tz="UTC")
@@ -58,11 +53,9 @@ def export_parquet(store: Store, out: str | BinaryIO, filters: Filters = Filters
     total = store.count_rated(filters) if progress else None
     database = sqlite_file(store)
     if database is not None and readers > 0:
-        bounds = [None, *slice_starts(store, filters, rows=rows), None]
-        slices = list(zip(bounds, bounds[1:], strict=False))
-        return write_parquet(_read_in_children(database, filters, slices, rows,
-                                               min(readers, len(slices))), out,
-                             progress=progress, total=total)
+        raw = read_in_children(store, database, filters, rows=rows, readers=readers)
+        return write_parquet((_typed(batch) for batch in raw), out, progress=progress,
+                             total=total)
     return write_parquet(iter_rated_answer_batches(store, filters, batch=rows), out,
                          progress=progress, total=total)
 
@@ -110,69 +103,6 @@ def _tags(text: pa.Array) -> pa.Array:
     parsed = pa.array([json.loads(v) for v in codes.dictionary.to_pylist()],
                       SCHEMA.field("tags").type)
     return parsed.take(codes.indices)
-
-
-def _read_in_children(database: str, filters: Filters, slices: list[tuple[Any, Any]],
-                      rows: int, readers: int) -> Iterator[pa.RecordBatch]:
-    """The record batches of ``slices`` in order; reader i reads slices i, i + readers, ...
-    (see :mod:`chatfeedback.arrow_reader`) and runs ahead by what its pipe holds.
-
-    One snapshot for all: the readers start their read transactions while this process
-    holds SQLite's write lock (``BEGIN IMMEDIATE``), so no write commits in between; the
-    lock is held only for that moment."""
-    workers: list[subprocess.Popen[bytes]] = []
-    try:
-        for i in range(readers):
-            job = dict(database=database, schema=RAW_SQLITE, nullable=NULLABLE, rows=rows,
-                       statements=[adbc_statement(filters, start=start, stop=stop)
-                                   for start, stop in slices[i::readers]])
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "chatfeedback.arrow_reader"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            workers.append(worker)
-            pickle.dump(job, worker.stdin)
-            worker.stdin.flush()
-        for worker in workers:
-            _expect(worker, b"C\n")
-        with writes_held(database):
-            for worker in workers:
-                worker.stdin.write(b"go\n")
-                worker.stdin.close()
-            for worker in workers:
-                _expect(worker, b"R\n")
-        streams: dict[int, Any] = {}
-        for i in range(len(slices)):
-            try:
-                if i % readers not in streams:
-                    streams[i % readers] = pa.ipc.open_stream(workers[i % readers].stdout)
-                while (raw_batch := streams[i % readers].read_next_batch()).num_rows:
-                    yield _typed(raw_batch)
-            except (StopIteration, pa.ArrowInvalid, OSError):
-                _expect(workers[i % readers], b"")  # raises what the reader said
-        for worker in workers:
-            if worker.wait() != 0:
-                _expect(worker, b"")
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-            worker.wait()
-            for pipe in (worker.stdin, worker.stdout, worker.stderr):
-                if pipe and not pipe.closed:
-                    pipe.close()
-
-
-def _expect(worker: subprocess.Popen[bytes], line: bytes) -> None:
-    """Read ``line`` from a reader, or raise what it wrote on stderr."""
-    if line and worker.stdout.readline() == line:
-        return
-    try:
-        worker.wait(timeout=10)  # it may still be writing why
-    except subprocess.TimeoutExpired:
-        worker.kill()
-    reason = worker.stderr.read().decode(errors="replace").strip().splitlines()
-    raise StoreError(reason[-1] if reason else "the export's reader process ended "
-                     "unexpectedly")
 
 
 def _typed(raw: pa.RecordBatch) -> pa.RecordBatch:

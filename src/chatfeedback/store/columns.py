@@ -3,12 +3,16 @@
 The same rows as ``Store.iter_rated_answers``, without a dict per row: JSON columns come as
 their JSON text and, on SQLite, times as their stored UTC text, so that the exporter can
 convert whole columns at once (pyarrow parses the times). From a SQLite file the export
-reads the same rows with ADBC instead (:func:`adbc_statement`, run by
-:mod:`chatfeedback.arrow_reader`), in runs of days (:func:`slice_starts`).
+reads the same rows with ADBC instead (:func:`read_in_children`: child processes,
+:mod:`chatfeedback.store.arrow_reader`, run :func:`adbc_statement` over runs of days,
+:func:`slice_starts`, all in one snapshot).
 """
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +21,7 @@ import pyarrow as pa
 from sqlalchemy import String, create_engine, func, literal_column, select, type_coerce
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from ..errors import StoreError
 from .errors import db_errors
 from .filters import Filters
 from .queries import EXPORT_COLUMNS as COLUMNS
@@ -88,7 +93,7 @@ def adbc_statement(filters: Filters = Filters(), *, start: str | None = None,
                    stop: str | None = None) -> tuple[str, list[Any]]:
     """SQLite SQL and parameters for the rows of :func:`iter_rated_answer_batches` rated
     in [start, stop) (stored text; None: no bound), as ADBC's SQLite driver reads them
-    (see :mod:`chatfeedback.arrow_reader`): each column of :data:`NULLABLE` is followed,
+    (see :mod:`chatfeedback.store.arrow_reader`): each column of :data:`NULLABLE` is followed,
     after the last column, by an ``IS NULL`` flag, because ADBC guesses a column's type
     from its first batch and would guess one that is NULL throughout it wrong."""
     dialect = sqlite_dialect.dialect()
@@ -150,3 +155,71 @@ def writes_held(database: str) -> Iterator[None]:
                 raw.execute("ROLLBACK")
     finally:
         engine.dispose()
+
+
+def read_in_children(store: Store, database: str, filters: Filters, *, rows: int,
+                     readers: int) -> Iterator[pa.RecordBatch]:
+    """The rated answers of ``database`` (the store's SQLite file) that pass ``filters``,
+    as record batches in :data:`RAW_SQLITE`, in order, read by up to ``readers`` child
+    processes (:mod:`chatfeedback.store.arrow_reader`) in runs of days of about ``rows``
+    rows: reader i reads runs i, i + readers, ... and runs ahead by what its pipe holds.
+
+    One snapshot for all: the readers start their read transactions while this process
+    holds SQLite's write lock (``BEGIN IMMEDIATE``), so no write commits in between; the
+    lock is held only for that moment."""
+    bounds = [None, *slice_starts(store, filters, rows=rows), None]
+    slices = list(zip(bounds, bounds[1:], strict=False))
+    readers = min(readers, len(slices))
+    workers: list[subprocess.Popen[bytes]] = []
+    try:
+        for i in range(readers):
+            job = dict(database=database, schema=RAW_SQLITE, nullable=NULLABLE, rows=rows,
+                       statements=[adbc_statement(filters, start=start, stop=stop)
+                                   for start, stop in slices[i::readers]])
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "chatfeedback.store.arrow_reader"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            workers.append(worker)
+            pickle.dump(job, worker.stdin)
+            worker.stdin.flush()
+        for worker in workers:
+            _expect(worker, b"C\n")
+        with writes_held(database):
+            for worker in workers:
+                worker.stdin.write(b"go\n")
+                worker.stdin.close()
+            for worker in workers:
+                _expect(worker, b"R\n")
+        streams: dict[int, Any] = {}
+        for i in range(len(slices)):
+            try:
+                if i % readers not in streams:
+                    streams[i % readers] = pa.ipc.open_stream(workers[i % readers].stdout)
+                while (raw_batch := streams[i % readers].read_next_batch()).num_rows:
+                    yield raw_batch
+            except (StopIteration, pa.ArrowInvalid, OSError):
+                _expect(workers[i % readers], b"")  # raises what the reader said
+        for worker in workers:
+            if worker.wait() != 0:
+                _expect(worker, b"")
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.wait()
+            for pipe in (worker.stdin, worker.stdout, worker.stderr):
+                if pipe and not pipe.closed:
+                    pipe.close()
+
+
+def _expect(worker: subprocess.Popen[bytes], line: bytes) -> None:
+    """Read ``line`` from a reader, or raise what it wrote on stderr."""
+    if line and worker.stdout.readline() == line:
+        return
+    try:
+        worker.wait(timeout=10)  # it may still be writing why
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    reason = worker.stderr.read().decode(errors="replace").strip().splitlines()
+    raise StoreError(reason[-1] if reason else "the export's reader process ended "
+                     "unexpectedly")
