@@ -138,6 +138,29 @@ def _sinks() -> list[str]:
                    "none" if f.default is None else f"`{toml_value(f.default)}`")
         out.append(f"| `{f.name}` | {_type(hints[f.name])} | {default} "
                    f"| {_cell(f.metadata.get('help', ''))} |")
+    return out + _sink_kinds()
+
+
+def _sink_kinds() -> list[str]:
+    """Each sink kind's own keys (its class's ``options``: key -> type, ``required``)."""
+    from importlib import import_module
+
+    from chatfeedback.outbox.registry import KINDS
+
+    out: list[str] = []
+    for kind, (module, name) in KINDS.items():
+        try:
+            cls = getattr(import_module(module), name)
+        except ImportError:  # the 'sinks' extra is not installed where the site is built
+            continue
+        options = getattr(cls, "options", {})
+        if not options:
+            out += ["", f"### kind `{kind}`", "", "No keys of its own."]
+            continue
+        required = set(getattr(cls, "required", ()))
+        out += ["", f"### kind `{kind}`", "", "| key | type | required |", "| --- | --- | --- |"]
+        out += [f"| `{key}` | {_type(kind_of)} | {'yes' if key in required else 'no'} |"
+                for key, kind_of in options.items()]
     return out
 
 

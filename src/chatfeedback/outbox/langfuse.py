@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from langfuse import Langfuse
@@ -51,10 +51,13 @@ class LangfuseSink:
     """``[[sinks]] kind = "langfuse"``: ``url`` is the Langfuse host; ``secret_env`` and
     ``public_key_env`` name the variables holding the project's secret and public keys."""
 
+    options: ClassVar[dict[str, type]] = OPTIONS  # its own keys (the reference lists them)
+    required: ClassVar[tuple[str, ...]] = ("public_key_env",)
+
     def __init__(self, settings: SinkSettings) -> None:
         self.name = settings.name
         options = check_options(settings.options)
-        if settings.secret_env is None or "public_key_env" not in options:
+        if settings.secret_env is None or any(key not in options for key in self.required):
             raise ConfigError("a langfuse sink needs secret_env and public_key_env (the "
                               "NAMES of the variables holding the project's secret and "
                               "public keys)")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from importlib.metadata import version
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -46,6 +46,8 @@ OPTIONS: dict[str, type] = {
 class OtelSink:
     """``[[sinks]] kind = "otel"``: ``url`` is the collector's OTLP/HTTP endpoint
     (``http://collector:4318`` or the full ``.../v1/logs``)."""
+
+    options: ClassVar[dict[str, type]] = OPTIONS  # its own keys (the reference lists them)
 
     def __init__(self, settings: SinkSettings) -> None:
         self.name = settings.name
