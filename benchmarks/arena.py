@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.arena_sim import simulate
 
 from chatfeedback.stats import bradley_terry as bt
+from chatfeedback.stats import style_control
 
 
 def aggregate(votes: bt.Votes) -> bt.Votes:
@@ -73,7 +74,7 @@ def main() -> int:
         plain.append(time.perf_counter() - t0)
         plain_cpu.append(time.process_time() - c0)
         t0 = time.perf_counter()
-        bt.style_leaderboard(styled, bootstrap=args.bootstrap, seed=rep)
+        style_control.style_leaderboard(styled, bootstrap=args.bootstrap, seed=rep)
         style.append(time.perf_counter() - t0)
     print(f"{args.votes:,} votes, {args.models} models, {args.voters:,} voters "
           f"({len(grouped.voter):,} rows grouped per voter, pair and outcome), "

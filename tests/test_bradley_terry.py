@@ -6,10 +6,11 @@ from __future__ import annotations
 import choix
 import numpy as np
 import pytest
+from harness.arena_sim import simulate, truth
 from scipy.optimize import minimize
 
 from chatfeedback.stats import bradley_terry as bt
-from harness.arena_sim import simulate, truth
+from chatfeedback.stats import style_control
 
 THETA8 = np.array([1.2, 0.9, 0.6, 0.35, 0.1, -0.2, -0.5, -0.9])
 
@@ -148,7 +149,7 @@ def _style_sim(rng, theta, verbose, n_votes, n_voters, gamma_len):
     extra = rng.poisson(2.0, (n_votes, 6)).astype(float)     # headers, lists, bold: no effect
     fa = np.column_stack([la, extra[:, :3]])
     fb = np.column_stack([lb, extra[:, 3:]])
-    z = bt.style_covariates(fa, fb)
+    z = style_control.style_covariates(fa, fb)
     # re-draw the outcome from the style-control model itself (no ties, no voter tastes, so the
     # true ratings are exactly to_scale(theta)), with a planted preference for longer answers
     eta = theta[votes.a] - theta[votes.b] + gamma_len * z[:, 0]
@@ -164,7 +165,7 @@ def test_style_control_removes_a_planted_length_bias():
     verbose = 6
     votes = _style_sim(np.random.default_rng(11), theta, verbose, 50_000, 800, gamma_len=0.8)
     plain = bt.leaderboard(votes, bootstrap=200, seed=3)
-    styled = bt.style_leaderboard(votes, bootstrap=200, seed=3)
+    styled = style_control.style_leaderboard(votes, bootstrap=200, seed=3)
     order_plain = [r.model for r in plain.ratings]
     order_styled = [r.model for r in styled.ratings]
     assert order_plain.index("m6") <= 3                  # long answers carry it up
@@ -181,8 +182,8 @@ def test_style_control_removes_a_planted_length_bias():
 def test_style_fit_equals_scipy_minimisation_of_the_same_likelihood():
     """Reference: the penalised log-likelihood minimised by scipy's L-BFGS, as FastChat does."""
     votes = _style_sim(np.random.default_rng(5), THETA8[:5], 2, 4_000, 100, gamma_len=0.5)
-    theta, gamma = bt.fit_style(votes)
-    z = bt.style_covariates(votes.features_a, votes.features_b)
+    theta, gamma = style_control.fit_style(votes)
+    z = style_control.style_covariates(votes.features_a, votes.features_b)
     k = 5
     y = bt.SCORE_A[votes.outcome]
 
@@ -207,7 +208,7 @@ def test_style_intervals_match_plain_ones_when_style_does_not_matter():
     style-controlled fit must give the same intervals as the full voter bootstrap of the plain one."""
     votes = _style_sim(np.random.default_rng(9), THETA8, None, 30_000, 400, gamma_len=0.0)
     plain = bt.leaderboard(votes, bootstrap=400, seed=4)
-    styled = bt.style_leaderboard(votes, bootstrap=400, seed=4)
+    styled = style_control.style_leaderboard(votes, bootstrap=400, seed=4)
     for p in plain.ratings:
         s = next(r for r in styled.ratings if r.model == p.model)
         assert abs(s.rating - p.rating) < 8

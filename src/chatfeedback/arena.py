@@ -25,6 +25,7 @@ from .errors import FeedbackError
 from .experiments import Arm, arm_by_path
 from .history import USABLE
 from .stats import bradley_terry as bt
+from .stats import style_control
 from .store import ArenaRound, ArenaVote, Message, Store
 
 SIDES = ("a", "b")
@@ -292,7 +293,7 @@ def style_leaderboard(store: Store, models: tuple[str, ...], *, bootstrap: int =
     style = store.arena_style_columns()
     styled_votes = bt.Votes.from_columns(*style[:4], [1] * len(style[0]), style[4],
                                          models=models, features=style[5:])
-    return bt.style_leaderboard(styled_votes, bootstrap=bootstrap, seed=seed).to_dict()
+    return style_control.style_leaderboard(styled_votes, bootstrap=bootstrap, seed=seed).to_dict()
 
 
 def matrices(store: Store) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
@@ -307,5 +308,5 @@ def _features(messages: list[Message]) -> tuple[int, ...]:
     total = np.zeros(len(bt.STYLE_FEATURES), dtype=np.int64)
     for m in messages:
         if m.role == "assistant" and m.selected:
-            total += np.array(bt.style_features(m.content))
+            total += np.array(style_control.style_features(m.content))
     return tuple(int(x) for x in total)

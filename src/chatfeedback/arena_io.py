@@ -17,7 +17,8 @@ from itertools import pairwise
 from typing import Any
 
 from .importer import LineError, Outcome, json_kind, json_object, parse_message, parsed_lines
-from .stats.bradley_terry import STYLE_FEATURES, WINNERS, style_features
+from .stats.bradley_terry import STYLE_FEATURES, WINNERS
+from .stats.style_control import style_features
 from .store import Store
 from .store.arena import FEATURE_COLUMNS
 from .store.engine import now
