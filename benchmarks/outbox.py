@@ -57,6 +57,13 @@ from chatfeedback.store.schema import outbox
 
 SECRET_ENV = "BENCH_WEBHOOK_SECRET"
 os.environ.setdefault(SECRET_ENV, "bench-secret")
+PUBLIC_ENV = "BENCH_LANGFUSE_PUBLIC"  # the langfuse sink's public key (--kinds)
+os.environ.setdefault(PUBLIC_ENV, "pk-bench")
+# What a receiver of each kind answers (status, JSON body) and the sink's keys of its own.
+KINDS = {"webhook": ("200", "{}", f'secret_env = "{SECRET_ENV}"\n'),
+         "langfuse": ("202", '{"message": "Accepted"}',
+                      f'secret_env = "{SECRET_ENV}"\npublic_key_env = "{PUBLIC_ENV}"\n'),
+         "otel": ("200", "{}", "")}
 
 
 def load() -> str:
@@ -64,24 +71,27 @@ def load() -> str:
 
 
 @contextmanager
-def receiver() -> Iterator[str]:
-    """A webhook receiver in a process of its own (answers 200 at once); yields its URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness.receiver", "200"], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+def receiver(kind: str = "webhook") -> Iterator[str]:
+    """A receiver in a process of its own, answering at once as a ``kind`` endpoint does
+    (a webhook, Langfuse's scores API, an OTLP collector); yields its URL."""
+    status, reply, _ = KINDS[kind]
+    proc = subprocess.Popen([sys.executable, "-m", "harness.receiver", status, reply],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip()  # type: ignore[union-attr]
         if not url:
             raise RuntimeError("the receiver did not start")
-        yield url + "/hook"
+        yield url + ("/hook" if kind == "webhook" else "")
     finally:
         proc.kill()
         proc.wait(30)
 
 
 # ----------------------------------------------------------------- 1. click-to-saved
-def sinks_toml(urls: list[str]) -> str:
-    return "".join(f'\n[[sinks]]\nname = "hooks{i}"\nkind = "webhook"\nurl = "{url}"\n'
-                   f'secret_env = "{SECRET_ENV}"\n' for i, url in enumerate(urls))
+def sinks_toml(sinks: list[tuple[str, str]]) -> str:
+    """``[[sinks]]`` entries ``hooks0``, ``hooks1``... for ``(kind, url)`` pairs."""
+    return "".join(f'\n[[sinks]]\nname = "hooks{i}"\nkind = "{kind}"\nurl = "{url}"\n'
+                   f'{KINDS[kind][2]}' for i, (kind, url) in enumerate(sinks))
 
 
 async def clicks(url: str, count: int, seed: int) -> list[float]:
@@ -100,10 +110,11 @@ async def clicks(url: str, count: int, seed: int) -> list[float]:
     return times
 
 
-def click_to_saved(rounds: int, per_round: int, work: Path) -> None:
+def click_to_saved(rounds: int, per_round: int, work: Path,
+                   kinds: tuple[str, ...] = ("webhook",) * 3) -> None:
     models = '[[models]]\nname = "echo"\nbackend = "echo"\ndelay = 0.0\n'
     with ExitStack() as stack:
-        urls = [stack.enter_context(receiver()) for _ in range(3)]
+        urls = [(kind, stack.enter_context(receiver(kind))) for kind in kinds]
         plain = Server(f"sqlite:///{work / 'plain.db'}",
                        write_config(work / "plain.toml", models), log=work / "plain.log")
         sinks = Server(f"sqlite:///{work / 'sinks.db'}",
@@ -122,7 +133,7 @@ def click_to_saved(rounds: int, per_round: int, work: Path) -> None:
         store = Store.open(sinks.db_url)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # every click reached all three sinks
-            figures = queue.status(store, [f"hooks{i}" for i in range(3)])
+            figures = queue.status(store, [f"hooks{i}" for i in range(len(kinds))])
             if all(f.pending + f.queued == 0 for f in figures):
                 break
             time.sleep(0.2)
@@ -181,13 +192,16 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=OutboxConfig.batch)
     parser.add_argument("--threads", type=int, default=OutboxConfig.threads)
     parser.add_argument("--only", choices=("clicks", "drain"))
+    parser.add_argument("--kinds", default="webhook,webhook,webhook",
+                        help="the sinks of the click test, e.g. webhook,langfuse,otel")
     args = parser.parse_args()
     print(f"load average before: {load()}, {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory(prefix="chatfeedback-outbox-") as tmp:
         if args.only != "drain":
-            print("\n| | no sinks | three webhook sinks | ratio |\n|---|---:|---:|---:|",
+            kinds = tuple(args.kinds.split(","))
+            print(f"\n| | no sinks | sinks: {', '.join(kinds)} | ratio |\n|---|---:|---:|---:|",
                   flush=True)
-            click_to_saved(args.rounds, args.clicks, Path(tmp))
+            click_to_saved(args.rounds, args.clicks, Path(tmp), kinds)
             print(f"load average: {load()}", flush=True)
         if args.only != "clicks":
             print("\n| database | backlog | drained in | events/s | CPU per event | batch | "
