@@ -26,6 +26,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def echo_models(*names: str, prompts: dict[str, str] | None = None) -> str:
+    """Settings text: a [[models]] entry per name, each the echo backend without delay;
+    ``prompts`` gives some of them a system prompt."""
+    out = ""
+    for name in names:
+        out += f'\n[[models]]\nname = "{name}"\nbackend = "echo"\ndelay = 0.0\n'
+        if prompts and name in prompts:
+            out += f'system_prompt = "{prompts[name]}"\n'
+    return out
+
+
+# Settings text for review: an admin, two reviewers, and a scale and a choice criterion.
+REVIEW_SETTINGS = """
+[access]
+admins = ["lead@example.org"]
+reviewers = ["ann@example.org", "bob@example.org"]
+[[criteria]]
+name = "correct"
+kind = "scale"
+description = "Is every statement true?"
+[[criteria]]
+name = "tone"
+kind = "choice"
+options = ["too formal", "right", "too casual"]
+"""
+
+
 def write_config(path: Path, text: str = "") -> Path:
     """A settings file; without [[models]] it uses a fast echo model."""
     if "[[models]]" not in text:

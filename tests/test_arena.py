@@ -17,23 +17,11 @@ from chatfeedback.errors import ConfigError, FeedbackError
 from chatfeedback.store.schema import rating_events
 
 from .openai_server import OpenAIServer, Script
-from .support import write_config
+from .support import echo_models, write_config
 
 pytestmark = pytest.mark.all_databases
 
-ECHOS = """
-[[models]]
-name = "gpt"
-backend = "echo"
-delay = 0.0
-[[models]]
-name = "llama"
-backend = "echo"
-delay = 0.0
-[[models]]
-name = "qwen"
-backend = "echo"
-delay = 0.0
+ECHOS = echo_models("gpt", "llama", "qwen") + """
 [arena]
 models = ["gpt", "llama", "qwen"]
 """

@@ -17,22 +17,11 @@ from chatfeedback.errors import ConfigError
 from chatfeedback.experiments import Arm, Experiment
 from chatfeedback.store import experiments as log
 
-from .support import write_config
+from .support import echo_models, write_config
 
 pytestmark = pytest.mark.all_databases
 
-MODELS = """
-[[models]]
-name = "gpt"
-backend = "echo"
-delay = 0.0
-
-[[models]]
-name = "llama"
-backend = "echo"
-delay = 0.0
-system_prompt = "You are llama."
-"""
+MODELS = echo_models("gpt", "llama", prompts={"llama": "You are llama."})
 EXPERIMENT = MODELS + """
 [[experiments]]
 name = "prompt-v2"

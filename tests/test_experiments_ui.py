@@ -11,19 +11,9 @@ from chatfeedback.store import Store
 from chatfeedback.store import experiments as log
 from chatfeedback.ui import keys
 
-from .support import write_config
+from .support import echo_models, write_config
 
-CONFIG = """
-[[models]]
-name = "gpt"
-backend = "echo"
-delay = 0.0
-
-[[models]]
-name = "llama"
-backend = "echo"
-delay = 0.0
-
+CONFIG = echo_models("gpt", "llama") + """
 [[experiments]]
 name = "blind-test"
 unit = "user"

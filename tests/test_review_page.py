@@ -10,21 +10,10 @@ from chatfeedback.rubric import parse_criteria
 from chatfeedback.store import review_results
 from chatfeedback.ui import keys
 
+from .support import REVIEW_SETTINGS
 from .test_access import AUTH, open_page, pages
 
-RUBRIC = """
-[access]
-admins = ["lead@example.org"]
-reviewers = ["ann@example.org", "bob@example.org"]
-[[criteria]]
-name = "correct"
-kind = "scale"
-description = "Is every statement true?"
-[[criteria]]
-name = "tone"
-kind = "choice"
-options = ["too formal", "right", "too casual"]
-"""
+RUBRIC = REVIEW_SETTINGS
 CRITERIA = parse_criteria([{"name": "correct", "kind": "scale"},
                            {"name": "tone", "kind": "choice",
                             "options": ["too formal", "right", "too casual"]}], "t")

@@ -10,20 +10,10 @@ from chatfeedback.config import load_settings
 from chatfeedback.store import Store
 from chatfeedback.store import experiments as log
 
-from ..support import Server, send_prompt, signin_app, wait_for_app, write_config
+from ..support import Server, echo_models, send_prompt, signin_app, wait_for_app, write_config
 from .test_signin import provider, sign_in, sign_out  # noqa: F401 (provider: a fixture)
 
-CONFIG = """
-[[models]]
-name = "gpt-large"
-backend = "echo"
-delay = 0.0
-
-[[models]]
-name = "llama-small"
-backend = "echo"
-delay = 0.0
-
+CONFIG = echo_models("gpt-large", "llama-small") + """
 [[experiments]]
 name = "browser-exp"
 unit = "user"

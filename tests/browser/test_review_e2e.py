@@ -12,21 +12,10 @@ from playwright.sync_api import expect
 
 from chatfeedback.store import Store, review_results
 
-from ..support import Server, signin_app, wait_for_app, write_config
+from ..support import REVIEW_SETTINGS, Server, signin_app, wait_for_app, write_config
 from .test_signin import provider, sign_in  # noqa: F401 - provider is a fixture
 
-SETTINGS = """
-[access]
-admins = ["lead@example.org"]
-reviewers = ["ann@example.org", "bob@example.org"]
-[[criteria]]
-name = "correct"
-kind = "scale"
-[[criteria]]
-name = "tone"
-kind = "choice"
-options = ["too formal", "right", "too casual"]
-"""
+SETTINGS = REVIEW_SETTINGS
 # what each reviewer says about items 1-6 (in the order they are handed out)
 ANN = [(2, "right"), (4, "right"), (5, "too formal"), (3, "right"), (1, "too casual"),
        (4, "right")]
