@@ -299,3 +299,24 @@ def test_bad_arena_arms_are_one_line_errors(tmp_path, arena_models, message):
     with pytest.raises(ConfigError) as exc:
         load_settings(path, "sqlite:///x.db", environ={})
     assert str(exc.value).endswith(message) and "\n" not in str(exc.value)
+
+
+def test_a_round_goes_on_after_its_model_left_the_settings(make_service):
+    """A round of a model no longer in the settings goes on as a chat does (with the first
+    model); one of an arm no longer in them stops with a one-line error."""
+    arena = Arena(make_service(ECHOS.replace('"gpt", "llama", "qwen"]', '"llama", "qwen"]')))
+    turn = arena.start("first", voter="hal")
+    assert "qwen" in (turn.round.model_a, turn.round.model_b)
+    play(arena, turn)
+    later = Arena(make_service(ECHOS.replace('"gpt", "llama", "qwen"]', '"gpt", "llama"]')
+                                .replace('name = "qwen"', 'name = "other"')))
+    play(later, later.send(turn.round, "second"))
+    assert later.finish(turn.round.id).votable
+    gone = later.store.create_round(voter="hal", model_a="prompt-v2/v2", model_b="gpt",
+                                    conversation_a=turn.round.conversation_a,
+                                    conversation_b=turn.round.conversation_b,
+                                    sampling="uniform", probability=1.0, weight=1.0)
+    with pytest.raises(ConfigError, match="no \\[\\[experiments\\]\\] entry is called "
+                                          "'prompt-v2'") as exc:
+        later.send(gone, "third")
+    assert "\n" not in str(exc.value)

@@ -114,8 +114,10 @@ class Arena:
         return len(self.models) >= 2
 
     def arm(self, name: str) -> Arm | None:
-        """The experiment arm an arena name ("experiment/arm") plays, None for a model."""
-        if any(m.name == name for m in self.settings.models):
+        """The experiment arm an arena name ("experiment/arm") plays, None for a model (a
+        round of a model no longer in the settings goes on as the chat's conversations do,
+        with the first model; of an arm no longer in them, it stops with a one-line error)."""
+        if "/" not in name or any(m.name == name for m in self.settings.models):
             return None
         return arm_by_path(name, self.settings.experiments)
 
