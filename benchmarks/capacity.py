@@ -354,6 +354,11 @@ def write_docs(text: str, page: Path = PAGE) -> None:
     page.write_text(head + f"{START}\n{text}{END}" + rest.split(END, 1)[1], encoding="utf-8")
 
 
+def sizes(given: str) -> list[int]:
+    """``--one-replica``/``--two-replicas``: session counts, comma-separated ("": none)."""
+    return [int(n) for n in given.split(",") if n.strip()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", default="cpu,human,burst,memory")
@@ -385,10 +390,10 @@ def main() -> int:
             runs.append(sessions_run(variant, work, **kw))
             print(sessions_table(runs[-1:]).splitlines()[-1], flush=True)
         if "human" in parts:
-            for n in map(int, args.one_replica.split(",")):
+            for n in sizes(args.one_replica):
                 for v in compared if n in BASELINE_SIZES else [ours]:
                     measure(v, replicas=1, sessions=n, human=True)
-            for n in map(int, args.two_replicas.split(",")):
+            for n in sizes(args.two_replicas):
                 measure(ours, replicas=2, sessions=n, human=True)
         if "burst" in parts:
             for v in compared:
