@@ -53,16 +53,20 @@ def main() -> None:
     if options.baseline:
         sources["baseline"] = options.baseline.resolve()
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/startup.db"
-        commands = {"--help": ["--help"], "db revision": ["db", "revision", "--db", url],
-                    "export jsonl": ["export", "-q", "--db", url, "-o", f"{folder}/out.jsonl"]}
-        timed(sources["this"], ["db", "upgrade", "-q", "--db", url], folder)
+        # a database each: an older checkout refuses one migrated beyond what it knows
+        urls = {source: f"sqlite:///{folder}/{source}.db" for source in sources}
+        commands = {"--help": lambda url: ["--help"],
+                    "db revision": lambda url: ["db", "revision", "--db", url],
+                    "export jsonl": lambda url: ["export", "-q", "--db", url,
+                                                 "-o", f"{folder}/out.jsonl"]}
+        for source, src in sources.items():
+            timed(src, ["db", "upgrade", "-q", "--db", urls[source]], folder)
         print(f"load average before: {os.getloadavg()[0]:.1f}")
         for name, args in commands.items():
             runs: dict[str, list[tuple[float, float, str]]] = {s: [] for s in sources}
             for _ in range(options.reps):
                 for source, src in sources.items():  # alternated: both see the same load
-                    runs[source].append(timed(src, args, folder))
+                    runs[source].append(timed(src, args(urls[source]), folder))
             medians = {}
             for source, measured in runs.items():
                 wall = statistics.median(r[0] for r in measured)
