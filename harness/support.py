@@ -286,3 +286,15 @@ http {{
                 break
             time.sleep(0.1)
         raise RuntimeError(f"no route cookie leads to port {replica_port}")
+
+
+def rated_answers(db_url: str) -> list:
+    """Every stored answer of every conversation with its rating (None if unrated), in
+    order: what a test reads back after clicks in a chat."""
+    from chatfeedback.store import Store
+    store = Store.open(db_url)
+    try:
+        return [(m, store.rating(m.id)) for c in store.list_conversations()
+                for m in store.messages(c.id) if m.role == "assistant"]
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ from harness.support import (
     echo_models,
     free_port,
     nginx_binary,
+    rated_answers,
     running,
     send_prompt,
     signin_app,

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chatfeedback.store import Store
 from chatfeedback.ui import keys
+
+from .support import rated_answers
 
 pytestmark = pytest.mark.all_databases
 
@@ -30,15 +31,6 @@ def example(db_url, monkeypatch):
     return make
 
 
-def answers(db_url: str) -> list:
-    store = Store.open(db_url)
-    try:
-        return [(m, store.rating(m.id)) for c in store.list_conversations()
-                for m in store.messages(c.id) if m.role == "assistant"]
-    finally:
-        store.close()
-
-
 def script(tmp_path: Path, body: str) -> str:
     path = tmp_path / "app.py"
     path.write_text(textwrap.dedent(body))
@@ -54,13 +46,13 @@ def test_prompt_stream_and_rating_land_in_the_database(example, db_url):
     assert [m.name for m in at.chat_message] == ["user", "assistant"]
     assert at.chat_message[1].markdown[0].value == "You said: hello there"
 
-    [(answer, rating)] = answers(db_url)
+    [(answer, rating)] = rated_answers(db_url)
     assert (answer.content, answer.status, answer.model, answer.backend) == (
         "You said: hello there ", "complete", "my_model", "python")
     assert rating is None and answer.shown_at is not None
     at.feedback(key=keys.rating(answer.id)).set_value(1).run()  # thumbs up
     assert not at.exception and not at.error
-    [(_, rating)] = answers(db_url)
+    [(_, rating)] = rated_answers(db_url)
     assert (rating.scale, rating.value) == ("thumbs", 1)
     assert rating.rater.startswith("session:")  # anonymous: this browser session
     assert ":material/check: Saved" in [c.value for c in at.caption]
@@ -69,7 +61,7 @@ def test_prompt_stream_and_rating_land_in_the_database(example, db_url):
     at.text_area(key=keys.comment(answer.id)).input("Friendly.")
     next(b for b in at.button if b.label == "Save").click().run()
     assert not at.exception and not at.error
-    [(_, rating)] = answers(db_url)
+    [(_, rating)] = rated_answers(db_url)
     assert (rating.value, rating.tags, rating.comment) == (1, ("Clear",), "Friendly.")
 
     # The app's own widget, read by the model's closure: this session's value is used.
@@ -83,9 +75,9 @@ def test_a_signed_in_user_owns_rates_and_comes_back(example, db_url):
     ann = {"is_logged_in": True, "email": "ann@example.org"}
     at = example(ann)
     at.chat_input(key=keys.PROMPT).set_value("remember me").run()
-    [(answer, _)] = answers(db_url)
+    [(answer, _)] = rated_answers(db_url)
     at.feedback(key=keys.rating(answer.id)).set_value(0).run()
-    [(_, rating)] = answers(db_url)
+    [(_, rating)] = rated_answers(db_url)
     assert (rating.value, rating.rater) == (0, "ann@example.org")
 
     again = example(ann)  # a reload: a new session finds the conversation
@@ -119,18 +111,18 @@ def test_stars_changeable_regenerate_and_the_apps_errors(tmp_path, db_url):
     at.user = {"is_logged_in": False}
     at.run()
     at.chat_input(key=keys.PROMPT).set_value("rate me").run()
-    [(answer, _)] = answers(db_url)
+    [(answer, _)] = rated_answers(db_url)
     assert (answer.model, answer.system_prompt, answer.content) == ("my-llm", "Be kind.",
                                                                     "answer 1")
     at.feedback(key=keys.rating(answer.id)).set_value(3).run()  # the 4th star: stored 4
     at.feedback(key=keys.rating(answer.id)).set_value(1).run()  # changed: 2 stars
-    [(_, rating)] = answers(db_url)
+    [(_, rating)] = rated_answers(db_url)
     assert (rating.scale, rating.value) == ("stars", 2)
 
     at.button(key=keys.regenerate(answer.parent_id)).click().run()  # a second version
     assert not at.exception and not at.error
     assert at.chat_message[1].markdown[0].value == "answer 2"
-    assert [(m.content, m.version) for m, _ in answers(db_url)] == [("answer 2", 2)]
+    assert [(m.content, m.version) for m, _ in rated_answers(db_url)] == [("answer 2", 2)]
     assert at.markdown[-1].value == "after the chat" and at.text_input(key="mine")
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from chatfeedback.store import Store
 
-from ..support import VENV_BIN, Server, send_prompt, wait_for_app
+from ..support import VENV_BIN, Server, rated_answers, send_prompt, wait_for_app
 
 pytestmark = pytest.mark.all_databases
 
@@ -32,15 +31,6 @@ class StreamlitApp(Server):
                 "false", "--server.fileWatcherType", "none"]
 
 
-def stored(db_url: str) -> list:
-    store = Store.open(db_url)
-    try:
-        return [(m, store.rating(m.id)) for c in store.list_conversations()
-                for m in store.messages(c.id) if m.role == "assistant"]
-    finally:
-        store.close()
-
-
 def test_the_example_app_rates_an_answer_into_the_database(page, db_url, tmp_path):
     app = StreamlitApp(EXAMPLE, db_url, tmp_path / "app.log").start()
     try:
@@ -58,7 +48,7 @@ def test_the_example_app_rates_an_answer_into_the_database(page, db_url, tmp_pat
         expect(up).to_have_attribute("aria-checked", "true")
         expect(answer.get_by_text("Saved")).to_be_visible()  # the server's confirmation
         wait_for_app(page)
-        [(message, rating)] = stored(db_url)
+        [(message, rating)] = rated_answers(db_url)
         assert (message.content, message.model, message.status) == (
             "You said: hello browser ", "my_model", "complete")
         assert (rating.scale, rating.value) == ("thumbs", 1)
@@ -103,12 +93,12 @@ def test_stop_keeps_what_a_slow_function_wrote(page, db_url, tmp_path):
         expect(answer).to_contain_text("Stopped")
         expect(answer.get_by_test_id("stFeedback")).to_be_visible()
         wait_for_app(page)
-        [(message, _)] = stored(db_url)
+        [(message, _)] = rated_answers(db_url)
         assert message.status == "stopped" and message.content.startswith("word0 word1 word2")
         assert "word199" not in message.content
         answer.get_by_role("radio", name="Thumbs down").click()
         expect(answer.get_by_text("Saved")).to_be_visible()
         wait_for_app(page)
-        assert stored(db_url)[0][1].value == 0
+        assert rated_answers(db_url)[0][1].value == 0
     finally:
         app.stop()
