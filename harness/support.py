@@ -10,9 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 VENV_BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -298,3 +299,17 @@ def rated_answers(db_url: str) -> list:
                 for m in store.messages(c.id) if m.role == "assistant"]
     finally:
         store.close()
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 60, every: float = 0.05,
+               what: str = "the condition") -> Any:
+    """Poll ``condition`` until it is truthy (returned) or ``timeout`` seconds pass
+    (AssertionError naming ``what``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -108,20 +106,6 @@ class Receiver:
     def count(self, status: int | None = None) -> int:
         with self.lock:
             return sum(1 for r in self.requests if status is None or r.status == status)
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 60, every: float = 0.05,
-               what: str = "the condition") -> Any:
-    """Poll ``condition`` until it is truthy (returned) or ``timeout`` seconds pass
-    (AssertionError naming ``what``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
 
 
 def refused_port() -> int:

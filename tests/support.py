@@ -15,6 +15,7 @@ from harness.support import (
     running,
     send_prompt,
     signin_app,
+    wait_until,
     wait_for_app,
     write_config,
 )

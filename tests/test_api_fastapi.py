@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from click.testing import CliRunner
 
 from chatfeedback.cli import main
 
-from .support import free_port
+from .support import free_port, wait_until
 
 pytestmark = pytest.mark.all_databases
 
@@ -36,16 +35,14 @@ def service(db_url: str, tmp_path: Path) -> Iterator[str]:
                              str(port), "--app-dir", str(EXAMPLES)], env=env, cwd=tmp_path,
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:  # up when it answers (the database is opened and migrated before that)
+
+    def up() -> bool:  # when it answers (the database is opened and migrated before that)
         assert proc.poll() is None, (tmp_path / "uvicorn.log").read_text()
         try:
-            if httpx.get(url + "/openapi.json", timeout=2).status_code == 200:
-                break
+            return httpx.get(url + "/openapi.json", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "uvicorn did not start within 60 s"
-        time.sleep(0.1)
+            return False
+    wait_until(up, timeout=60, every=0.1, what="uvicorn to answer")
     try:
         yield url
     finally:

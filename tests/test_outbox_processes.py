@@ -12,12 +12,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness.webhook_receiver import Receiver, wait_until
+from harness.webhook_receiver import Receiver
 
 from chatfeedback.store import Store
 from chatfeedback.store import outbox as queue
 
-from .support import VENV_BIN, Server, write_config
+from .support import VENV_BIN, Server, wait_until, write_config
 from .test_webhook import SECRET, answers, verifier
 
 HOST = socket.gethostname()

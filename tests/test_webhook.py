@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harness.webhook_receiver import Receiver, refused_port, wait_until
+from harness.webhook_receiver import Receiver, refused_port
 
 from chatfeedback.config import OutboxConfig
 from chatfeedback.errors import ConfigError
@@ -22,6 +22,8 @@ from chatfeedback.outbox.webhook import signature
 from chatfeedback.outbox.worker import Worker, backoff
 from chatfeedback.store import Store
 from chatfeedback.store import outbox as queue
+
+from .support import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec-test-0123456789"
