@@ -28,10 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.arena_sim import simulate
-
 from chatfeedback.stats import bradley_terry as bt
 from chatfeedback.stats import style_control
+from harness.arena_sim import simulate
 
 
 def aggregate(votes: bt.Votes) -> bt.Votes:

@@ -25,11 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.openai_server import OpenAIServer, Script
-
 from chatfeedback.arena import Arena, interleave
 from chatfeedback.chat import ChatService
 from chatfeedback.config import ArenaConfig, ModelConfig, Settings
+from harness.openai_server import OpenAIServer, Script
 
 
 def serve(delay: float, conn) -> None:

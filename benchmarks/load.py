@@ -31,10 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.stclient import StreamlitSession
+from chatfeedback.store import Store
 from harness.pgcluster import PostgresServer
 from harness.support import Nginx, Server, cpu_seconds, rss_mb, write_config
-
-from chatfeedback.store import Store
 
 ECHO_DELAY = 0.005  # seconds per character: ~0.2 s of streaming per answer
 MakeServer = Callable[..., Server]

@@ -38,9 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.support import CHROMIUM_ARGS, VENV_BIN, Server, chromium_path, write_config
-
 from chatfeedback.config import ChatConfig
+from harness.support import CHROMIUM_ARGS, VENV_BIN, Server, chromium_path, write_config
 
 TARGETS = {"click": 1.3, "load": 1.5}
 METRICS = ("load", "click", "comment", "prompt")

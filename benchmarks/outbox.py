@@ -40,11 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stclient import StreamlitSession
-from harness.pgcluster import PostgresServer
-from harness.support import Server, write_config
 from sqlalchemy import insert
 
+from benchmarks.stclient import StreamlitSession
 from chatfeedback.config import OutboxConfig
 from chatfeedback.ids import new_id
 from chatfeedback.outbox import registry
@@ -54,6 +52,8 @@ from chatfeedback.store import Store
 from chatfeedback.store import outbox as queue
 from chatfeedback.store.engine import now
 from chatfeedback.store.schema import outbox
+from harness.pgcluster import PostgresServer
+from harness.support import Server, write_config
 
 SECRET_ENV = "BENCH_WEBHOOK_SECRET"
 os.environ.setdefault(SECRET_ENV, "bench-secret")

@@ -28,8 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatfeedback.outbox import registry  # noqa: E402
-from chatfeedback.outbox.base import Event, SinkSettings  # noqa: E402
+from chatfeedback.outbox import registry
+from chatfeedback.outbox.base import Event, SinkSettings
 
 KINDS = {  # kind: (the receiver's status, its JSON answer, the sink's extra settings)
     "webhook": (200, None, {"secret_env": "BENCH_SECRET"}),

@@ -24,10 +24,9 @@ import openai
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.openai_server import OpenAIServer, Script
-
 from chatfeedback.chat import ChatService
 from chatfeedback.config import ModelConfig, Settings
+from harness.openai_server import OpenAIServer, Script
 
 
 def raw_sdk(client: openai.OpenAI, messages: list[dict[str, str]]) -> tuple[float, int]:

@@ -10,10 +10,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 VENV_BIN = Path(sys.executable).parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -112,10 +112,11 @@ class Server:
         return cmd
 
     def start(self, timeout: float = 60) -> Server:
-        out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(self.command(), env=self.env, stdout=out,
-                                     stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        # the child writes to its own copy of the log's descriptor: ours is closed at once
+        with (open(self.log_path, "ab") if self.log_path
+              else nullcontext(subprocess.DEVNULL)) as out:
+            self.proc = subprocess.Popen(self.command(), env=self.env, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -15,11 +15,11 @@ from harness.support import (
     running,
     send_prompt,
     signin_app,
-    wait_until,
     wait_for_app,
+    wait_until,
     write_config,
 )
 
 __all__ = ["CHROMIUM_ARGS", "NGINX_SITE", "REVIEW_SETTINGS", "VENV_BIN", "Nginx", "Server",
-           "chromium_path", "echo_models", "free_port", "nginx_binary", "running",
-           "send_prompt", "signin_app", "wait_for_app", "write_config"]
+           "chromium_path", "echo_models", "free_port", "nginx_binary", "rated_answers",
+           "running", "send_prompt", "signin_app", "wait_for_app", "wait_until", "write_config"]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from chatfeedback import demo, scales
 from chatfeedback.analytics import Analytics, Filters, compare_people, wilson
 from chatfeedback.store import Store
+from chatfeedback.store.engine import day_of
 from chatfeedback.store.schema import (
     answer_counts,
     conversations,
@@ -23,7 +24,6 @@ from chatfeedback.store.schema import (
     shown_rated_counts,
     tag_counts,
 )
-from chatfeedback.store.engine import day_of
 
 pytestmark = pytest.mark.all_databases
 END = datetime(2026, 11, 23, tzinfo=UTC)  # a Monday

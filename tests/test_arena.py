@@ -284,12 +284,12 @@ def test_experiment_arms_meet_in_the_arena_with_their_prompts_and_settings(make_
 
 
 @pytest.mark.parametrize(("arena_models", "message"), [
-    ('["gpt", "nope/v2"]', "'arena.models' names 'nope/v2', but no [[experiments]] entry is "
-                           "called 'nope' (experiments: prompt-v2)"),
-    ('["gpt", "prompt-v2/v3"]', "'arena.models' names 'prompt-v2/v3', but experiment "
-                                "'prompt-v2' has no arm 'v3' (its arms: control, v2)"),
-    ('["gpt", "llama"]', "'arena.models' names 'llama', which is not a [[models]] entry (gpt) "
-                         "nor an experiment's arm ('experiment/arm')"),
+    ('["gpt", "nope/v2"]', ("'arena.models' names 'nope/v2', but no [[experiments]] entry is "
+                            "called 'nope' (experiments: prompt-v2)")),
+    ('["gpt", "prompt-v2/v3"]', ("'arena.models' names 'prompt-v2/v3', but experiment "
+                                 "'prompt-v2' has no arm 'v3' (its arms: control, v2)")),
+    ('["gpt", "llama"]', ("'arena.models' names 'llama', which is not a [[models]] entry (gpt) "
+                          "nor an experiment's arm ('experiment/arm')")),
 ])
 def test_bad_arena_arms_are_one_line_errors(tmp_path, arena_models, message):
     text = ('[[models]]\nname = "gpt"\nbackend = "echo"\n[[experiments]]\nname = "prompt-v2"\n'

@@ -13,8 +13,8 @@ from chatfeedback.arena import Arena
 from chatfeedback.cli import main
 from chatfeedback.stats.bradley_terry import WINNERS
 from chatfeedback.store import Store
-
 from harness.arena_sim import simulate
+
 from .test_arena import ECHOS, play
 
 pytestmark = pytest.mark.all_databases

@@ -150,7 +150,7 @@ def test_the_migration_fills_the_totals_from_the_votes_there(db_url, request, tm
     for n in range(400):
         a, b = rng.sample(MODELS, 2)
         when = T0 + timedelta(minutes=rng.randrange(10_000))
-        rows.append(dict(id=f"v{n:05d}", voter=rng.choice(["Ann", "bob", "Émile", "zed", "Zoë"]),  # noqa: C408
+        rows.append(dict(id=f"v{n:05d}", voter=rng.choice(["Ann", "bob", "Émile", "zed", "Zoë"]),
                          model_a=a, model_b=b, winner=rng.choice(bt.WINNERS),
                          weight=rng.choice([1.0, 0.5, 2.5]), source="import",
                          created_at=when, updated_at=when))

@@ -6,11 +6,11 @@ from __future__ import annotations
 import choix
 import numpy as np
 import pytest
-from harness.arena_sim import simulate, truth
 from scipy.optimize import minimize
 
 from chatfeedback.stats import bradley_terry as bt
 from chatfeedback.stats import style_control
+from harness.arena_sim import simulate, truth
 
 THETA8 = np.array([1.2, 0.9, 0.6, 0.35, 0.1, -0.2, -0.5, -0.9])
 

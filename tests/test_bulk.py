@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-
 from sqlalchemy import select
 
 from chatfeedback.store import Store, bulk, bulk_writers, stats

@@ -31,7 +31,7 @@ def run(*args):
 
 
 def test_export_jsonl_to_stdout(db_url, filled):
-    conv, user, answer = filled
+    conv, _user, answer = filled
     result = run("export", "--format", "jsonl", "--db", db_url)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]

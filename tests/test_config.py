@@ -71,9 +71,9 @@ delay = 0.5
     ("[database]\nurl = \"nonsense\"\n", "is not a database URL"),
     ('[chat]\nallowed_image_hosts = "x.org"\n', "'chat.allowed_image_hosts' must be a list"),
     ('[chat]\nallowed_image_hosts = ["https://x.org"]\n',
-     "'chat.allowed_image_hosts' takes host names like \"images.example.org\", IPv4 "
-     "addresses or bracketed IPv6 addresses like \"[2001:db8::1]\" (no scheme, port or path); "
-     "got 'https://x.org'"),
+     ("'chat.allowed_image_hosts' takes host names like \"images.example.org\", IPv4 "
+      "addresses or bracketed IPv6 addresses like \"[2001:db8::1]\" (no scheme, port or path); "
+      "got 'https://x.org'")),
     ('[chat]\nallowed_image_hosts = ["::1"]\n', "got '::1'"),
     ('[chat]\nallowed_image_hosts = ["x.org:8080"]\n', "got 'x.org:8080'"),
     ('[chat]\nallowed_image_hosts = ["x.org/img"]\n', "got 'x.org/img'"),

@@ -106,11 +106,11 @@ def rated_answers(store: Store, model: str, positive: int, total: int,
 
 
 @pytest.mark.parametrize(("beta_positive", "kind", "start"), [
-    (30, "success", "alpha is rated positive more often than beta: alpha 80% (20 people, "
-                    "100 ratings) vs beta 30% (20 people, 100 ratings); difference +50.0 "
-                    "points, 95 % interval "),
-    (78, "info", "No clear difference: alpha 80% (20 people, 100 ratings) vs beta 78% "
-                 "(20 people, 100 ratings); difference +2.0 points, 95 % interval "),
+    (30, "success", ("alpha is rated positive more often than beta: alpha 80% (20 people, "
+                     "100 ratings) vs beta 30% (20 people, 100 ratings); difference +50.0 "
+                     "points, 95 % interval ")),
+    (78, "info", ("No clear difference: alpha 80% (20 people, 100 ratings) vs beta 78% "
+                  "(20 people, 100 ratings); difference +2.0 points, 95 % interval ")),
 ])
 def test_the_model_verdict_counts_people_and_says_it_is_observational(make_app, store,
                                                                       beta_positive, kind,

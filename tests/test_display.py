@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from chatfeedback.display import image_host, link_allowed, plain, safe_markdown
+from chatfeedback.display import image_host, plain, safe_markdown
 
 HOSTS = ["images.example.org"]
 

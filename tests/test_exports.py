@@ -411,7 +411,7 @@ def test_duplicates_and_same_text_pairs_are_left_out_and_counted(store, db_url, 
     for _ in range(2):
         conv = store.import_conversation([("user", "Hi"), ("assistant", "Hello!")])
         store.set_training_consent(conv.id, True)
-        hello = [m for m in store.messages(conv.id) if m.role == "assistant"][0]
+        hello = next(m for m in store.messages(conv.id) if m.role == "assistant")
         store.rate(hello.id, 1, scale="thumbs")
     conv = store.create_conversation(training_consent=True).id
     prompt = store.add_message(conv, "user", "Capital?").id

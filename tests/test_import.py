@@ -74,8 +74,8 @@ def test_store_import_leading_greeting_and_bad_order(store):
      "message 3: two assistant messages in a row"),
     (line([{"role": "user", "content": "q", "trace_id": "t1"}]),
      "message 1: only assistant messages can carry a trace_id"),
-    (line(chat("q", "a"), trace_id=7), "'trace_id' must be a non-empty string of at most 200 "
-                                       "characters, got a number"),
+    (line(chat("q", "a"), trace_id=7), ("'trace_id' must be a non-empty string of at most 200 "
+                                        "characters, got a number")),
     (line(chat("q", "a"), trace_id="x" * 201), "'trace_id' must be a non-empty string"),
     (line(chat("q"), trace_id="t1"), "'trace_id' belongs to an answer, and the line has none"),
 ])

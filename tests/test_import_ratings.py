@@ -97,8 +97,8 @@ def test_rated_logs_count_everywhere(tmp_path, db_url):
      "message 2: rating: unknown rating scale 'hearts' (use thumbs, faces or stars)"),
     ({}, rated(("q", "a", {"scale": "thumbs"})), "message 2: rating: 'value' is required"),
     ({}, rated(("q", "a", {"value": 1, "rated_at": "yesterday"})),
-     "message 2: rating: 'rated_at' must be an ISO 8601 time like \"2026-11-02T10:00:00Z\", "
-     "got 'yesterday'"),
+     ("message 2: rating: 'rated_at' must be an ISO 8601 time like \"2026-11-02T10:00:00Z\", "
+      "got 'yesterday'")),
     ({}, rated(("q", "a", {"value": 1, "mood": "happy"})),
      "message 2: rating: unknown key 'mood'"),
     ({}, rated(("q", "a", 1)), "message 2: rating must be an object like"),

@@ -12,10 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness.webhook_receiver import Receiver
 
 from chatfeedback.store import Store
 from chatfeedback.store import outbox as queue
+from harness.webhook_receiver import Receiver
 
 from .support import VENV_BIN, Server, wait_until, write_config
 from .test_webhook import SECRET, answers, verifier

@@ -15,15 +15,15 @@ import pytest
 pytest.importorskip("langfuse", reason="the 'sinks' extra is not installed")
 pytest.importorskip("opentelemetry.sdk", reason="the 'sinks' extra is not installed")
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from chatfeedback.chat import ChatService  # noqa: E402
-from chatfeedback.cli import main  # noqa: E402
-from chatfeedback.config import load_settings  # noqa: E402
+from chatfeedback.chat import ChatService
+from chatfeedback.cli import main
+from chatfeedback.config import load_settings
 
-from .openai_server import Script  # noqa: E402
-from .receiver import Receiver  # noqa: E402
-from .test_sink_otel import decode, values  # noqa: E402
+from .openai_server import Script
+from .receiver import Receiver
+from .test_sink_otel import decode, values
 
 pytestmark = pytest.mark.all_databases
 

@@ -18,13 +18,13 @@ import pytest
 
 pytest.importorskip("langfuse", reason="the 'sinks' extra is not installed")
 
-from chatfeedback.config import load_settings  # noqa: E402
-from chatfeedback.errors import ConfigError  # noqa: E402
-from chatfeedback.outbox import registry  # noqa: E402
-from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings  # noqa: E402
-from chatfeedback.outbox.langfuse import LangfuseSink  # noqa: E402
+from chatfeedback.config import load_settings
+from chatfeedback.errors import ConfigError
+from chatfeedback.outbox import registry
+from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings
+from chatfeedback.outbox.langfuse import LangfuseSink
 
-from .receiver import Receiver  # noqa: E402
+from .receiver import Receiver
 
 ACCEPTED = {"message": "Accepted"}
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

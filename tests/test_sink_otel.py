@@ -12,17 +12,17 @@ import pytest
 
 pytest.importorskip("opentelemetry.sdk", reason="the 'sinks' extra is not installed")
 
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (  # noqa: E402
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
 )
 
-from chatfeedback.config import load_settings  # noqa: E402
-from chatfeedback.errors import ConfigError  # noqa: E402
-from chatfeedback.outbox import registry  # noqa: E402
-from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings  # noqa: E402
-from chatfeedback.outbox.otel import OtelSink, logs_endpoint  # noqa: E402
+from chatfeedback.config import load_settings
+from chatfeedback.errors import ConfigError
+from chatfeedback.outbox import registry
+from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings
+from chatfeedback.outbox.otel import OtelSink, logs_endpoint
 
-from .receiver import Receiver, Request  # noqa: E402
+from .receiver import Receiver, Request
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"

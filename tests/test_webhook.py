@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from harness.webhook_receiver import Receiver, refused_port
 
 from chatfeedback.config import OutboxConfig
 from chatfeedback.errors import ConfigError
@@ -22,6 +21,7 @@ from chatfeedback.outbox.webhook import signature
 from chatfeedback.outbox.worker import Worker, backoff
 from chatfeedback.store import Store
 from chatfeedback.store import outbox as queue
+from harness.webhook_receiver import Receiver, refused_port
 
 from .support import wait_until
 

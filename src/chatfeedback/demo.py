@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from . import scales
-from .progress import Progress
 from .config import DEFAULT_REASONS_NEGATIVE, DEFAULT_REASONS_POSITIVE
+from .progress import Progress
 from .store import Store
 from .store.bulk import Columns, Loaded, bulk_load
 
@@ -48,10 +48,10 @@ MODELS = (
 SYSTEM_PROMPTS = (
     (None, -0.03, 0),
     ("You are a helpful assistant.", 0.00, 0),
-    ("You are a helpful assistant. Answer concisely: at most three short paragraphs, "
-     "and say so when you are not sure.", 0.05, 3),
-    ("You are the support assistant of Acme Cloud. Be friendly, cite the docs, and never "
-     "promise refunds.", -0.01, 5),
+    (("You are a helpful assistant. Answer concisely: at most three short paragraphs, "
+      "and say so when you are not sure."), 0.05, 3),
+    (("You are the support assistant of Acme Cloud. Be friendly, cite the docs, and never "
+      "promise refunds."), -0.01, 5),
 )
 SCALES = (("thumbs", 0.7), ("faces", 0.15), ("stars", 0.15))
 TOPICS = ("Python decorators", "a sourdough starter", "the French Revolution",
@@ -69,14 +69,14 @@ FOLLOW_UPS = ("Can you make it shorter?", "Give me another example.", "Why is th
               "What about edge cases?", "Thanks! And how do I test it?",
               "That's not what I meant, try again.", "Can you put it in a table?")
 OPENINGS = ("Sure! ", "Good question. ", "Here is an overview. ", "", "Of course. ")
-BODIES = ("{T} comes down to a few ideas. First, start from the basics and build up. "
-          "Second, practise with small examples. Third, check your understanding by "
-          "explaining it to someone else.",
-          "The short answer: {t} is easier than it looks. The long answer involves a few "
-          "steps, which I list below.\n\n1. Understand the goal.\n2. Try a minimal "
-          "version.\n3. Iterate and measure.",
-          "Many people find {t} confusing at first. The key is to separate what changes "
-          "from what stays the same, and to look at a concrete case before the general rule.")
+BODIES = (("{T} comes down to a few ideas. First, start from the basics and build up. "
+           "Second, practise with small examples. Third, check your understanding by "
+           "explaining it to someone else."),
+          ("The short answer: {t} is easier than it looks. The long answer involves a few "
+           "steps, which I list below.\n\n1. Understand the goal.\n2. Try a minimal "
+           "version.\n3. Iterate and measure."),
+          ("Many people find {t} confusing at first. The key is to separate what changes "
+           "from what stays the same, and to look at a concrete case before the general rule."))
 COMMENTS_NEGATIVE = ("Too long, I asked for a short answer.", "This is wrong.",
                      "It ignored my question.", "Made up a source.", "Not helpful at all.",
                      "The code does not run.", "Refused for no reason.",

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-
 from ..support import VENV_BIN, Server, rated_answers, send_prompt, wait_for_app
 
 pytestmark = pytest.mark.all_databases

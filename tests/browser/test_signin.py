@@ -14,8 +14,15 @@ from playwright.sync_api import expect
 
 from chatfeedback.store import Store
 
-from ..support import (VENV_BIN, Server, free_port, send_prompt, signin_app, wait_for_app,
-                       write_config)
+from ..support import (
+    VENV_BIN,
+    Server,
+    free_port,
+    send_prompt,
+    signin_app,
+    wait_for_app,
+    write_config,
+)
 
 
 @pytest.fixture

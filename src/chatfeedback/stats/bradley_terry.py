@@ -121,7 +121,7 @@ class Votes:
         n_, w = (np.asarray(x, dtype=np.float64).reshape(rows)[keep] for x in (n, wins))
         weight_, ww = (np.asarray(x, dtype=np.float64).reshape(rows)[keep]
                        for x in (weight, weighted_wins))
-        twice = lambda x: np.concatenate([x, x]).astype(np.int64)  # noqa: E731
+        twice = lambda x: np.concatenate([x, x]).astype(np.int64)
         outcome = np.repeat(np.array([0, 1], dtype=np.int64), len(codes))
         return cls(tuple(models), twice(codes), twice(a[keep]), twice(b[keep]), outcome,
                    np.concatenate([w, n_ - w]), np.concatenate([ww, weight_ - ww]))

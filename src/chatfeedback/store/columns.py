@@ -10,6 +10,7 @@ reads the same rows with ADBC instead (:func:`read_in_children`: child processes
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import subprocess
 import sys
@@ -168,7 +169,7 @@ def read_in_children(store: Store, database: str, filters: Filters, *, rows: int
     holds SQLite's write lock (``BEGIN IMMEDIATE``), so no write commits in between; the
     lock is held only for that moment."""
     bounds = [None, *slice_starts(store, filters, rows=rows), None]
-    slices = list(zip(bounds, bounds[1:], strict=False))
+    slices = list(itertools.pairwise(bounds))
     readers = min(readers, len(slices))
     workers: list[subprocess.Popen[bytes]] = []
     try:

@@ -21,7 +21,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import StoreError
 from . import queries
-from .stats import Reports
 from .arena import ArenaQueries
 from .conversations import ANYONE, Conversations, title_for
 from .engine import alembic_config, as_utc, make_engine, now
@@ -31,6 +30,7 @@ from .messages import Messages
 from .ratings import Ratings
 from .records import Conversation, Message, Rating
 from .schema import messages
+from .stats import Reports
 
 __all__ = ["ANYONE", "Conversation", "Message", "Rating", "Store", "alembic_config",
            "as_utc", "make_engine", "now", "title_for"]

@@ -13,8 +13,8 @@ from ..analytics import Analytics
 from ..display import plain
 from ..errors import ChatfeedbackError
 from ..review import Queue, QueueFilter, Review
-from ..store.review import POLARITIES
 from ..rubric import Criterion
+from ..store.review import POLARITIES
 from . import keys
 from .context import actor, is_admin, is_reviewer, service, sign_in_configured
 from .text import show_text
