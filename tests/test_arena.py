@@ -9,11 +9,11 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from chatfeedback.arena import Arena, interleave
 from chatfeedback.config import load_settings
-from chatfeedback.errors import ConfigError, FeedbackError
+from chatfeedback.errors import ConfigError, FeedbackError, NotFound
 from chatfeedback.store.schema import rating_events
 
 from .openai_server import OpenAIServer, Script
@@ -105,6 +105,31 @@ def test_a_round_goes_on_for_more_turns_on_both_sides(make_service):
     assert [m["role"] for m in history] == ["user", "assistant", "user"]
     vote = arena.vote(turn.round.id, "model_a", actor="dee")
     assert vote.message_b == view.last_answers()[1].id
+
+
+def test_both_requests_wait_for_one_commit_only(make_service):
+    """What the arena writes before both sides' requests go out (two conversations, the
+    round, two prompts and two answer rows; at a later turn two prompts and two answers) is
+    one transaction, not the seven of one chat-style write per row."""
+    arena = Arena(make_service(ECHOS))
+    commits = []
+    event.listen(arena.store.engine, "commit", commits.append)
+    turn = arena.start("first", voter="eve", owner="eve@example.org")
+    assert len(commits) == 1
+    assert turn.a.conversation.title == "first" and turn.a.answer.status == "streaming"
+    assert turn.a.answer.parent_id == turn.a.prompt.id
+    assert arena.service.history(turn.b.answer) == [{"role": "user", "content": "first"}]
+    play(arena, turn)
+    commits.clear()
+    second = arena.send(turn.round, "second", owner="eve@example.org")
+    assert len(commits) == 1
+    assert [m["content"] for m in arena.service.history(second.a.answer)][::2] == \
+        ["first", "second"]
+    play(arena, second)
+    with pytest.raises(NotFound):   # another person's round: nothing is written
+        arena.send(turn.round, "third", owner="mallory@example.org")
+    assert [m.content for m in arena.view(turn.round.id).a if m.role == "user"] == \
+        ["first", "second"]
 
 
 def test_both_sides_stream_at_the_same_time(make_service):

@@ -184,15 +184,14 @@ class Arena:
             raise ValueError("an empty prompt is not sent")
         model_a, model_b, probability, weight = self.draw()
         consent = self.settings.feedback.training_consent_default
-        conversations = [self.store.create_conversation(owner=owner, model=self.model_of(m),
-                                                        source="arena",
-                                                        training_consent=consent)
-                         for m in (model_a, model_b)]
-        rnd = self.store.create_round(
-            voter=voter, model_a=model_a, model_b=model_b, conversation_a=conversations[0].id,
-            conversation_b=conversations[1].id, sampling=self.settings.arena.sampling,
-            probability=probability, weight=weight)
-        return self._send(rnd, prompt, owner)
+        sides = [({"owner": owner, "model": self.model_of(name), "source": "arena",
+                   "training_consent": consent},
+                  self.service.answer_fields(self.model_of(name), self.arm(name)))
+                 for name in (model_a, model_b)]
+        rnd, (a, b) = self.store.start_round(
+            prompt, sides, voter=voter, model_a=model_a, model_b=model_b,
+            sampling=self.settings.arena.sampling, probability=probability, weight=weight)
+        return ArenaTurn(rnd, Turn(*a), Turn(*b))
 
     def log(self, prompt: str, a: tuple[str, str], b: tuple[str, str], *, voter: str,
             owner: str | None = None) -> ArenaRound:
@@ -219,13 +218,14 @@ class Arena:
             raise FeedbackError("this round is voted; start a new round")
         if view.failed:
             raise FeedbackError("one side of this round failed; start a new round")
-        return self._send(rnd, prompt, owner)
-
-    def _send(self, rnd: ArenaRound, prompt: str, owner: str | None) -> ArenaTurn:
-        turns = [self.service.send(conv, prompt, owner=owner, arm=self.arm(name))
-                 for conv, name in ((rnd.conversation_a, rnd.model_a),
-                                    (rnd.conversation_b, rnd.model_b))]
-        return ArenaTurn(rnd, turns[0], turns[1])
+        if not prompt or not prompt.strip():
+            raise ValueError("an empty prompt is not sent")
+        a, b = self.store.open_turns(
+            [(conversation, prompt,
+              self.service.answer_fields(self.model_of(name), self.arm(name)))
+             for conversation, name in ((rnd.conversation_a, rnd.model_a),
+                                        (rnd.conversation_b, rnd.model_b))], owner=owner)
+        return ArenaTurn(rnd, Turn(*a), Turn(*b))
 
     def replies(self, turn: ArenaTurn) -> dict[str, Reply]:
         return {"a": self.service.reply(turn.a.answer, self.arm(turn.round.model_a)),

@@ -275,9 +275,10 @@ class ChatService:
             conversation = self.new_conversation(owner=owner, model=model, person=person)
         else:
             conversation = self.store.conversation(conversation_id, owner=owner)
-        user = self.store.add_message(conversation.id, "user", prompt)
-        answer = self._start_answer(conversation, user, arm)
-        return Turn(self.store.conversation(conversation.id), user, answer)
+        fields = self.answer_fields(conversation.model, arm or self.arm_of(conversation))
+        [(conversation, user, answer)] = self.store.open_turns(
+            [(conversation.id, prompt, fields)])  # one transaction: the request waits for it
+        return Turn(conversation, user, answer)
 
     def log(self, conversation_id: str | None, prompt: str, answer: str, *,
             model: str | None, owner: str | None = None, meta: dict[str, Any] | None = None,
@@ -320,13 +321,17 @@ class ChatService:
 
     def _start_answer(self, conversation: Conversation, prompt: Message,
                       arm: Arm | None = None) -> Message:
-        arm = arm or self.arm_of(conversation)
-        model = self.model_config(conversation.model, arm)
+        fields = self.answer_fields(conversation.model, arm or self.arm_of(conversation))
+        return self.store.add_message(conversation.id, "assistant", "", parent_id=prompt.id,
+                                      status="streaming", **fields)
+
+    def answer_fields(self, model_name: str | None, arm: Arm | None = None) -> dict[str, Any]:
+        """What an answer row started now records of how it is asked: the model (``arm``'s
+        own when given), its backend and settings, and the system prompt."""
+        model = self.model_config(model_name, arm)
         backend = self.backend(model.name, arm)
-        return self.store.add_message(
-            conversation.id, "assistant", "", parent_id=prompt.id, status="streaming",
-            model=model.name, backend=model.backend, settings=backend.settings(),
-            system_prompt=model.system_prompt)
+        return {"model": model.name, "backend": model.backend, "settings": backend.settings(),
+                "system_prompt": model.system_prompt}
 
     def reply(self, answer: Message, arm: Arm | None = None) -> Reply:
         """The stream for an answer row made by :meth:`send` (with the same ``arm``) or

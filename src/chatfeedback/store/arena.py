@@ -9,17 +9,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from ..errors import FeedbackError, NotFound
 from ..ids import new_id
 from ..stats.bradley_terry import STYLE_FEATURES, WINNERS
 from . import arena_totals as totals
 from . import context, outbox
+from .conversations import insert_conversation
 from .engine import Connected, as_utc, instant, now
 from .errors import db_errors
 from .filters import Filters
+from .messages import open_turn
 from .queries import ROLE_ORDER
+from .records import Conversation, Message
 from .schema import (
     arena_rounds,
     arena_voters,
@@ -64,6 +67,13 @@ def _round(row: Any) -> ArenaRound:
     return ArenaRound(**{k: row[k] for k in ArenaRound.__dataclass_fields__})
 
 
+def _insert_round(conn: Connection, **fields: Any) -> ArenaRound:
+    when = now()
+    row = {"id": new_id(), **fields, "status": "open", "created_at": when, "updated_at": when}
+    conn.execute(insert(arena_rounds).values(row))
+    return _round(row)
+
+
 def _vote(row: Any) -> ArenaVote:
     return ArenaVote(**{k: row[k] for k in ArenaVote.__dataclass_fields__})
 
@@ -75,14 +85,26 @@ class ArenaQueries(Connected):
     def create_round(self, *, voter: str, model_a: str, model_b: str, conversation_a: str,
                      conversation_b: str, sampling: str, probability: float,
                      weight: float) -> ArenaRound:
-        when = now()
-        row = {"id": new_id(), "voter": voter, "model_a": model_a, "model_b": model_b,
-               "conversation_a": conversation_a, "conversation_b": conversation_b,
-               "sampling": sampling, "probability": probability, "weight": weight,
-               "status": "open", "created_at": when, "updated_at": when}
         with self._write() as conn:
-            conn.execute(insert(arena_rounds).values(row))
-        return _round(row)
+            return _insert_round(conn, voter=voter, model_a=model_a, model_b=model_b,
+                                 conversation_a=conversation_a, conversation_b=conversation_b,
+                                 sampling=sampling, probability=probability, weight=weight)
+
+    @db_errors
+    def start_round(self, prompt: str, sides: Sequence[tuple[dict[str, Any], dict[str, Any]]],
+                    **round_fields: Any) -> tuple[ArenaRound, list[tuple[Conversation, Message, Message]]]:
+        """A new round in one transaction, so that both requests go out after one commit:
+        for each side (A, B) its conversation (``sides[i][0]``: create_conversation's
+        fields) with ``prompt`` and an empty answer row (``sides[i][1]``: the answer's
+        fields); the round (``round_fields``: create_round's) on the two. Returns the round
+        and each side's (conversation, prompt, answer) as open_turns does."""
+        with self._write() as conn:
+            made = [insert_conversation(conn, **fields) for fields, _ in sides]
+            rnd = _insert_round(conn, conversation_a=made[0].id, conversation_b=made[1].id,
+                                **round_fields)
+            turns = [open_turn(conn, conversation.id, prompt, answer)
+                     for conversation, (_, answer) in zip(made, sides, strict=True)]
+        return rnd, turns
 
     @db_errors
     def arena_round(self, round_id: str) -> ArenaRound:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from .. import history
 from ..errors import NotFound
@@ -31,14 +31,11 @@ class Conversations(Connected):
                             assignment_p: float | None = None) -> Conversation:
         """A new conversation; an experiment's one with its arm, unit and the chance of
         that arm (``id`` given: the unit of ``unit = "conversation"`` is known before)."""
-        when = created_at or now()
-        row = dict(id=id or new_id(), owner=owner, title=title, model=model, source=source,
-                   training_consent=training_consent, meta=meta, created_at=when,
-                   updated_at=when, experiment=experiment, arm=arm, unit=unit,
-                   assignment_p=assignment_p)
         with self._write() as conn:
-            conn.execute(insert(conversations).values(row))
-        return Conversation(**row)
+            return insert_conversation(
+                conn, owner=owner, title=title, model=model, source=source,
+                training_consent=training_consent, meta=meta, created_at=created_at, id=id,
+                experiment=experiment, arm=arm, unit=unit, assignment_p=assignment_p)
 
     @db_errors
     def conversation(self, conversation_id: str, owner: Any = ANYONE) -> Conversation:
@@ -130,3 +127,20 @@ class Conversations(Connected):
 def title_for(prompt: str, limit: int = 80) -> str:
     line = " ".join(prompt.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def insert_conversation(conn: Connection, *, owner: str | None = None, title: str = "",
+                        model: str | None = None, source: str = "chat",
+                        training_consent: bool = False, meta: dict[str, Any] | None = None,
+                        created_at: datetime | None = None, id: str | None = None,
+                        experiment: str | None = None, arm: str | None = None,
+                        unit: str | None = None,
+                        assignment_p: float | None = None) -> Conversation:
+    """:meth:`Conversations.create_conversation` inside the transaction ``conn``."""
+    when = created_at or now()
+    row = dict(id=id or new_id(), owner=owner, title=title, model=model, source=source,
+               training_consent=training_consent, meta=meta, created_at=when,
+               updated_at=when, experiment=experiment, arm=arm, unit=unit,
+               assignment_p=assignment_p)
+    conn.execute(insert(conversations).values(row))
+    return Conversation(**row)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,10 +12,10 @@ from .. import history
 from ..errors import NotFound
 from ..ids import new_id
 from . import context, queries, stats
-from .conversations import title_for
+from .conversations import ANYONE, title_for
 from .engine import Connected, day_of, now
 from .errors import db_errors
-from .records import ANSWER_FIELDS, Message, to_message
+from .records import ANSWER_FIELDS, Conversation, Message, to_conversation, to_message
 from .schema import conversations, messages, ratings
 
 
@@ -28,45 +28,19 @@ class Messages(Connected):
         """Append a message. A user message opens a new turn (and titles an untitled
         conversation); an assistant message answers ``parent_id`` as its newest version,
         which becomes the selected one."""
-        unknown = set(answer) - ANSWER_FIELDS
-        if unknown:
-            raise TypeError(f"unknown message fields: {sorted(unknown)}")
-        when = created_at or now()
         with self._write() as conn:
-            conv = conn.execute(select(conversations.c.title)
-                                .where(conversations.c.id == conversation_id)).first()
-            if conv is None:
-                raise NotFound("Conversation not found")
-            version = 1
-            if role == "assistant" and parent_id is not None:
-                parent = conn.execute(select(messages.c.turn).where(
-                    messages.c.id == parent_id)).first()
-                if parent is None:
-                    raise NotFound("The prompt this answer belongs to was not found")
-                turn = parent.turn
-                version = 1 + (conn.execute(select(func.max(messages.c.version)).where(
-                    messages.c.parent_id == parent_id)).scalar() or 0)
-                conn.execute(update(messages).where(messages.c.parent_id == parent_id)
-                             .values(selected=False))
-            elif turn is None:
-                last = conn.execute(select(func.max(messages.c.turn)).where(
-                    messages.c.conversation_id == conversation_id)).scalar()
-                turn = 0 if last is None else last + 1
-            row = dict(id=new_id(), conversation_id=conversation_id, parent_id=parent_id,
-                       turn=turn, role=role, content=content, version=version, selected=True,
-                       status=status, created_at=when, updated_at=when, **answer)
-            stored = dict(row)
-            if role == "assistant":  # its context, in the transaction that adds it
-                stored["context_from"], stored["context"] = _new_context(conn, Message(**row))
-            conn.execute(insert(messages).values(stored))
-            if role == "assistant":
-                stats.count_answers(conn, when, answer.get("model"), answers=1)
-            touch: dict[str, Any] = {"updated_at": when}
-            if role == "user" and not conv.title:
-                touch["title"] = title_for(content)
-            conn.execute(update(conversations).where(conversations.c.id == conversation_id)
-                         .values(touch))
-        return Message(**row)
+            return append(conn, conversation_id, role, content, parent_id=parent_id, turn=turn,
+                          status=status, created_at=created_at, **answer)
+
+    @db_errors
+    def open_turns(self, turns: Sequence[tuple[str, str, dict[str, Any]]], *,
+                   owner: Any = ANYONE) -> list[tuple[Conversation, Message, Message]]:
+        """Several conversations' next turns in one transaction: for each (conversation id,
+        prompt, the answer's fields), the prompt and its empty answer row marked streaming,
+        with the conversation as it is then (an arena round's two sides, whose requests wait
+        for these writes). NotFound if a conversation is not ``owner``'s."""
+        with self._write() as conn:
+            return [open_turn(conn, *turn, owner=owner) for turn in turns]
 
     @db_errors
     def context(self, answer_id: str) -> list[Message]:
@@ -204,6 +178,66 @@ class Messages(Connected):
             result = conn.execute(update(messages).where(where).values(
                 status="error", error="interrupted: the server stopped mid-answer"))
         return result.rowcount or 0
+
+
+def append(conn: Connection, conversation_id: str, role: str, content: str, *,
+           parent_id: str | None = None, turn: int | None = None, status: str = "complete",
+           created_at: datetime | None = None, **answer: Any) -> Message:
+    """:meth:`Messages.add_message` inside the transaction ``conn`` (the arena opens both
+    sides' turns in one)."""
+    unknown = set(answer) - ANSWER_FIELDS
+    if unknown:
+        raise TypeError(f"unknown message fields: {sorted(unknown)}")
+    when = created_at or now()
+    conv = conn.execute(select(conversations.c.title)
+                        .where(conversations.c.id == conversation_id)).first()
+    if conv is None:
+        raise NotFound("Conversation not found")
+    version = 1
+    if role == "assistant" and parent_id is not None:
+        parent = conn.execute(select(messages.c.turn).where(
+            messages.c.id == parent_id)).first()
+        if parent is None:
+            raise NotFound("The prompt this answer belongs to was not found")
+        turn = parent.turn
+        version = 1 + (conn.execute(select(func.max(messages.c.version)).where(
+            messages.c.parent_id == parent_id)).scalar() or 0)
+        conn.execute(update(messages).where(messages.c.parent_id == parent_id)
+                     .values(selected=False))
+    elif turn is None:
+        last = conn.execute(select(func.max(messages.c.turn)).where(
+            messages.c.conversation_id == conversation_id)).scalar()
+        turn = 0 if last is None else last + 1
+    row = dict(id=new_id(), conversation_id=conversation_id, parent_id=parent_id,
+               turn=turn, role=role, content=content, version=version, selected=True,
+               status=status, created_at=when, updated_at=when, **answer)
+    stored = dict(row)
+    if role == "assistant":  # its context, in the transaction that adds it
+        stored["context_from"], stored["context"] = _new_context(conn, Message(**row))
+    conn.execute(insert(messages).values(stored))
+    if role == "assistant":
+        stats.count_answers(conn, when, answer.get("model"), answers=1)
+    touch: dict[str, Any] = {"updated_at": when}
+    if role == "user" and not conv.title:
+        touch["title"] = title_for(content)
+    conn.execute(update(conversations).where(conversations.c.id == conversation_id)
+                 .values(touch))
+    return Message(**row)
+
+
+def open_turn(conn: Connection, conversation_id: str, prompt: str, answer: dict[str, Any], *,
+              owner: Any = ANYONE) -> tuple[Conversation, Message, Message]:
+    """The prompt and its answer row (``answer``: the answer's fields), in ``conn``'s
+    transaction; with the conversation as it is after them."""
+    found = conn.execute(select(conversations.c.owner)
+                         .where(conversations.c.id == conversation_id)).first()
+    if found is None or (owner is not ANYONE and found.owner != owner):
+        raise NotFound("Conversation not found")
+    user = append(conn, conversation_id, "user", prompt)
+    reply = append(conn, conversation_id, "assistant", "", parent_id=user.id,
+                   status="streaming", **answer)
+    row = conn.execute(select(conversations).where(conversations.c.id == conversation_id))
+    return to_conversation(row.mappings().one()), user, reply
 
 
 def _new_context(conn: Connection, answer: Message) -> tuple[str | None, str]:
