@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +52,7 @@ from chatfeedback.store import outbox as queue
 from chatfeedback.store.engine import now
 from chatfeedback.store.schema import outbox
 from harness.pgcluster import PostgresServer
+from harness.receiver import spawned
 from harness.support import Server, write_config
 
 SECRET_ENV = "BENCH_WEBHOOK_SECRET"
@@ -60,10 +60,10 @@ os.environ.setdefault(SECRET_ENV, "bench-secret")
 PUBLIC_ENV = "BENCH_LANGFUSE_PUBLIC"  # the langfuse sink's public key (--kinds)
 os.environ.setdefault(PUBLIC_ENV, "pk-bench")
 # What a receiver of each kind answers (status, JSON body) and the sink's keys of its own.
-KINDS = {"webhook": ("200", "{}", f'secret_env = "{SECRET_ENV}"\n'),
-         "langfuse": ("202", '{"message": "Accepted"}',
+KINDS = {"webhook": (200, {}, f'secret_env = "{SECRET_ENV}"\n'),
+         "langfuse": (202, {"message": "Accepted"},
                       f'secret_env = "{SECRET_ENV}"\npublic_key_env = "{PUBLIC_ENV}"\n'),
-         "otel": ("200", "{}", "")}
+         "otel": (200, {}, "")}
 
 
 def load() -> str:
@@ -75,16 +75,8 @@ def receiver(kind: str = "webhook") -> Iterator[str]:
     """A receiver in a process of its own, answering at once as a ``kind`` endpoint does
     (a webhook, Langfuse's scores API, an OTLP collector); yields its URL."""
     status, reply, _ = KINDS[kind]
-    proc = subprocess.Popen([sys.executable, "-m", "harness.receiver", status, reply],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        url = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        if not url:
-            raise RuntimeError("the receiver did not start")
+    with spawned(status, reply) as url:
         yield url + ("/hook" if kind == "webhook" else "")
-    finally:
-        proc.kill()
-        proc.wait(30)
 
 
 # ----------------------------------------------------------------- 1. click-to-saved

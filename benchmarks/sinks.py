@@ -14,22 +14,19 @@ Not part of ``make test``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chatfeedback.outbox import registry
 from chatfeedback.outbox.base import Event, SinkSettings
+from harness.receiver import spawned
 
 KINDS = {  # kind: (the receiver's status, its JSON answer, the sink's extra settings)
     "webhook": (200, None, {"secret_env": "BENCH_SECRET"}),
@@ -37,22 +34,6 @@ KINDS = {  # kind: (the receiver's status, its JSON answer, the sink's extra set
     "langfuse": (202, {"message": "Accepted"},
                  {"secret_env": "BENCH_SECRET", "options": {"public_key_env": "BENCH_PUBLIC"}}),
 }
-
-
-@contextmanager
-def receiver(status: int, reply: dict[str, Any] | None):
-    """A receiver process; yields its URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "harness.receiver", str(status),
-                             json.dumps(reply or {})], cwd=ROOT, stdout=subprocess.PIPE,
-                            text=True)
-    try:
-        url = proc.stdout.readline().strip()  # type: ignore[union-attr]
-        if not url:
-            raise RuntimeError("the receiver did not start")
-        yield url
-    finally:
-        proc.kill()
-        proc.wait(30)
 
 
 def event(n: int) -> Event:
@@ -64,7 +45,7 @@ def event(n: int) -> Event:
 
 def measure(kind: str, events: int, threads: int, reps: int) -> dict[str, float]:
     status, reply, extra = KINDS[kind]
-    with receiver(status, reply) as url:
+    with spawned(status, reply) as url:
         sink = registry.build(SinkSettings(name=kind, kind=kind, url=url, timeout=10.0,
                                            **extra))
         try:

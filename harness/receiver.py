@@ -1,22 +1,36 @@
-"""A real HTTP server on 127.0.0.1 that records every request it receives and answers with
-a status the test sets: the receiving end of a sink (an OTLP collector's /v1/logs, the
-Langfuse API, a webhook endpoint).
+"""A real HTTP server on 127.0.0.1 (stdlib http.server, HTTP/1.1 keep-alive) that records
+every request it receives and answers as the test says: the receiving end of a sink (a
+webhook endpoint, the Langfuse API, an OTLP collector's /v1/logs). It answers with
+``status`` (or what ``status_for`` picks per request), or not at all until stopped
+(``HANG``); it can be stopped and started again on the same port.
 
     with Receiver() as receiver:
         ... send to receiver.url ...
         request = receiver.wait_for(1)[0]      # waits with a generous ceiling
         receiver.status = 500                  # every later request fails
+        receiver.status = HANG                 # no answer: past the sender's timeout
+        receiver.stop(); receiver.start()      # refused connections in between
+        receiver.ids()                         # idempotency keys answered 2xx, in order
+
+``spawned(status, reply)`` runs one in a process of its own (``python -m harness.receiver
+[STATUS] [REPLY_JSON]``), as the benchmarks do, and yields its URL.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Self
+
+HANG = 0  # as a status: no answer until the receiver stops (a request that hung records 0)
 
 
 @dataclass(frozen=True)
@@ -25,7 +39,7 @@ class Request:
     path: str
     headers: dict[str, str]  # lower-case names
     body: bytes
-    status: int = 0          # what the receiver answered
+    status: int              # what the receiver answered (HANG: nothing)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -39,14 +53,43 @@ class Receiver:
         self.reply = reply or {}  # the JSON body of a 2xx answer
         self.requests: list[Request] = []
         self.keep = True  # False: answer without keeping the requests (a benchmark)
+        self.port = 0  # chosen by the first start, kept by the next ones
         self._arrived = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._release = threading.Event()  # set by stop(): hung requests end
+        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Self:
+        """Listen (again, on the same port after :meth:`stop`)."""
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+            request_queue_size = 128
+
+        self._release.clear()
+        self._server = Server(("127.0.0.1", self.port), self._handler())
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True,
+                         kwargs={"poll_interval": 0.05}).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening (connections are refused until :meth:`start`); hung requests end."""
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[Request]:
         """The first ``count`` requests, once they arrived (AssertionError after
@@ -61,54 +104,83 @@ class Receiver:
                 self._arrived.wait(left)
             return self.requests[:count]
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
+    def answered(self) -> list[Request]:
+        """The requests answered with a 2xx status, in arrival order."""
+        with self._arrived:
+            return [r for r in self.requests if 200 <= r.status < 300]
 
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def ids(self) -> list[str]:
+        """The idempotency keys of the requests answered with 2xx (a webhook's event ids)."""
+        return [r.headers["idempotency-key"] for r in self.answered()]
+
+    def count(self, status: int | None = None) -> int:
+        """How many requests were answered with ``status`` (None: all)."""
+        with self._arrived:
+            return sum(1 for r in self.requests if status is None or r.status == status)
+
+    def _keep(self, request: Request) -> None:
+        if self.keep:
+            with self._arrived:
+                self.requests.append(request)
+                self._arrived.notify_all()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = "HTTP/1.1"   # keep-alive
             disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms wait
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _record(self) -> None:
+            def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
                 request = Request(self.command, self.path,
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                                  {k.lower(): v for k, v in self.headers.items()},
+                                  self.rfile.read(length) if length else b"", HANG)
                 chosen = receiver.status_for(request) if receiver.status_for else None
                 status = receiver.status if chosen is None else chosen
-                request = replace(request, status=status)
+                if status == HANG:
+                    receiver._release.wait(120)
+                    receiver._keep(request)
+                    self.close_connection = True
+                    return
+                receiver._keep(replace(request, status=status))
                 payload = json.dumps(receiver.reply if status < 300
                                      else {"message": "failed"}).encode()
-                if receiver.keep:
-                    with receiver._arrived:
-                        receiver.requests.append(request)
-                        receiver._arrived.notify_all()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _record
+            do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _answer
 
         return Handler
 
 
-def main() -> None:
-    """``python -m harness.receiver [STATUS] [REPLY_JSON]``: serve until killed (the
-    benchmarks run it in a process of its own); prints its URL on the first line."""
-    import sys
+@contextmanager
+def spawned(status: int = 200, reply: dict[str, Any] | None = None) -> Iterator[str]:
+    """A receiver in a process of its own (it keeps no requests), answering every request
+    with ``status`` and ``reply``; yields its URL and kills it afterwards."""
+    proc = subprocess.Popen([sys.executable, "-m", "harness.receiver", str(status),
+                             json.dumps(reply or {})], cwd=Path(__file__).parents[1],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()  # type: ignore[union-attr]
+        if not url:
+            raise RuntimeError("the receiver did not start")
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(30)
+        proc.stdout.close()  # type: ignore[union-attr]
 
+
+def main() -> None:
+    """``python -m harness.receiver [STATUS] [REPLY_JSON]``: serve until killed; prints its
+    URL on the first line."""
     status = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     reply = json.loads(sys.argv[2]) if len(sys.argv) > 2 else None
     with Receiver(status=status, reply=reply) as receiver:

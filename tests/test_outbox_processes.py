@@ -15,7 +15,7 @@ import pytest
 
 from chatfeedback.store import Store
 from chatfeedback.store import outbox as queue
-from harness.webhook_receiver import Receiver
+from harness.receiver import Receiver
 
 from .support import VENV_BIN, Server, wait_until, write_config
 from .test_webhook import SECRET, answers, verifier
@@ -48,10 +48,10 @@ def rate_all(store: Store, messages: list[str], value: int) -> None:
 
 def check_delivered(receiver: Receiver, messages: list[str]) -> None:
     verify = verifier()
-    unique = {r.headers["Idempotency-Key"]: r for r in receiver.answered()}
-    assert {r.event["message_id"] for r in unique.values()} == set(messages)
+    unique = {r.headers["idempotency-key"]: r for r in receiver.answered()}
+    assert {r.json()["message_id"] for r in unique.values()} == set(messages)
     for request in receiver.answered():
-        assert verify(SECRET.encode(), request.headers["X-Chatfeedback-Signature"],
+        assert verify(SECRET.encode(), request.headers["x-chatfeedback-signature"],
                       request.body)
 
 
@@ -69,13 +69,13 @@ def test_run_killed_with_events_pending_delivers_them_all_after_restart(tmp_path
         rate_all(store, messages[:10], 1)
         wait_until(lambda: len(set(receiver.ids())) == 10, timeout=60,
                    what="the first ten events")
-        receiver.mode = "fail"
+        receiver.status = 500
         rate_all(store, messages[10:], 0)
         wait_until(lambda: receiver.count(500) >= 5, timeout=60, what="failing deliveries")
         app.kill()                                     # SIGKILL: no clean shutdown
         [pending] = queue.status(store, ["hooks"])
         assert pending.pending + pending.queued == 20
-        receiver.mode = "ok"
+        receiver.status = 200
         app = Server(db_url, config, port=app.port, env=env,
                      log=tmp_path / "run.log").start(timeout=120)
         wait_until(lambda: len(set(receiver.ids())) == 30, timeout=120,

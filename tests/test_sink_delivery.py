@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from chatfeedback.chat import ChatService
 from chatfeedback.cli import main
 from chatfeedback.config import load_settings
+from harness.receiver import Receiver
 
 from .openai_server import Script
-from .receiver import Receiver
 from .test_sink_otel import decode, values
 
 pytestmark = pytest.mark.all_databases

@@ -23,8 +23,7 @@ from chatfeedback.errors import ConfigError
 from chatfeedback.outbox import registry
 from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings
 from chatfeedback.outbox.langfuse import LangfuseSink
-
-from .receiver import Receiver
+from harness.receiver import Receiver
 
 ACCEPTED = {"message": "Accepted"}
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"

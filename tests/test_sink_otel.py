@@ -21,8 +21,7 @@ from chatfeedback.errors import ConfigError
 from chatfeedback.outbox import registry
 from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings
 from chatfeedback.outbox.otel import OtelSink, logs_endpoint
-
-from .receiver import Receiver, Request
+from harness.receiver import Receiver, Request
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"

@@ -8,7 +8,7 @@ import json
 from chatfeedback.store import Store
 from chatfeedback.store import outbox as queue
 from chatfeedback.store.engine import now
-from harness.webhook_receiver import Receiver
+from harness.receiver import Receiver
 
 from .test_access import open_page, pages
 from .test_cli import run

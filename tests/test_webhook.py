@@ -1,5 +1,5 @@
 """The webhook sink and the delivery worker against a real HTTP receiver on 127.0.0.1
-(harness/webhook_receiver.py: stdlib http.server) that answers 500, hangs past the sink's
+(harness/receiver.py: stdlib http.server) that answers 500, hangs past the sink's
 timeout, is stopped (refused connections) and started again: every event arrives, each id
 once after de-duplication, with a signature that the documented five-line verifier accepts.
 Also: dead after max_tries and retried, comments redacted for a ``redact = true`` sink."""
@@ -21,9 +21,9 @@ from chatfeedback.outbox.webhook import signature
 from chatfeedback.outbox.worker import Worker, backoff
 from chatfeedback.store import Store
 from chatfeedback.store import outbox as queue
-from harness.webhook_receiver import Receiver, refused_port
+from harness.receiver import HANG, Receiver
 
-from .support import wait_until
+from .support import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec-test-0123456789"
@@ -98,11 +98,11 @@ def test_every_event_arrives_through_500s_timeouts_and_a_restarted_receiver(stor
             expected.append(store.rate(message, 1, scale="thumbs", actor="ann"))
         wait_until(lambda: len(set(receiver.ids())) == 4, what="the first four events")
 
-        receiver.mode = "fail"                                 # 500 Internal Server Error
+        receiver.status = 500                                  # Internal Server Error
         for message in messages[4:7]:
             store.rate(message, 0, scale="thumbs", actor="bob")
         wait_until(lambda: receiver.count(500) >= 6, what="retries after 500")
-        receiver.mode = "hang"                                 # past the sink's timeout
+        receiver.status = HANG                                 # past the sink's timeout
         wait_until(lambda: any(s.last_error and "did not answer within 0.5 s" in s.last_error
                                for s in queue.status(store, ["hooks"])), what="a timeout")
         receiver.stop()                                        # connections refused
@@ -111,7 +111,7 @@ def test_every_event_arrives_through_500s_timeouts_and_a_restarted_receiver(stor
         wait_until(lambda: any(s.last_error and "cannot be reached" in s.last_error
                                for s in queue.status(store, ["hooks"])),
                    what="a refused connection")
-        receiver.mode = "ok"
+        receiver.status = 200
         receiver.start()                                       # the same port, back
         wait_until(lambda: len(set(receiver.ids())) == 12, timeout=90,
                    what="all twelve events after the receiver came back")
@@ -119,21 +119,21 @@ def test_every_event_arrives_through_500s_timeouts_and_a_restarted_receiver(stor
         work.stop()
         receiver.stop()
     delivered = receiver.answered()
-    unique = {r.headers["Idempotency-Key"]: r for r in delivered}
+    unique = {r.headers["idempotency-key"]: r for r in delivered}
     assert len(unique) == 12
     for request in delivered:
-        assert verify(SECRET.encode(), request.headers["X-Chatfeedback-Signature"], request.body)
-        event = request.event
-        assert event["id"] == request.headers["Idempotency-Key"]
-        assert request.headers["X-Chatfeedback-Event"] == event["action"] == "set"
+        assert verify(SECRET.encode(), request.headers["x-chatfeedback-signature"], request.body)
+        event = request.json()
+        assert event["id"] == request.headers["idempotency-key"]
+        assert request.headers["x-chatfeedback-event"] == event["action"] == "set"
         assert {"message_id", "conversation_id", "value", "scale", "actor", "at"} <= set(event)
-    assert {e["message_id"] for e in (r.event for r in unique.values())} == set(messages)
+    assert {e["message_id"] for e in (r.json() for r in unique.values())} == set(messages)
     [status] = queue.status(store, ["hooks"])
     assert (status.pending, status.delivered, status.dead, status.queued) == (0, 12, 0, 0)
 
 
 def test_dead_after_max_tries_then_retried(store, secret):
-    hooks = sink(f"http://127.0.0.1:{refused_port()}/hook", max_tries=3)
+    hooks = sink(f"http://127.0.0.1:{free_port()}/hook", max_tries=3)
     work = worker(store, hooks)
     work.register()
     store.rate(answers(store, 1)[0], 1, scale="thumbs", actor="ann")
@@ -171,8 +171,8 @@ def test_a_redacting_sink_gets_the_comment_redacted_the_other_does_not(store, se
     finally:
         plain.stop()
         private.stop()
-    [sent] = [r.event for r in plain.answered() if r.event["action"] == "comment"]
-    [kept] = [r.event for r in private.answered() if r.event["action"] == "comment"]
+    [sent] = [r.json() for r in plain.answered() if r.json()["action"] == "comment"]
+    [kept] = [r.json() for r in private.answered() if r.json()["action"] == "comment"]
     assert sent["comment"] == "Call me on +49 30 1234 5678 or ann@example.org"
     assert kept["comment"] == "Call me on [PHONE] or [EMAIL]"
 
