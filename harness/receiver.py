@@ -12,6 +12,7 @@ webhook endpoint, the Langfuse API, an OTLP collector's /v1/logs). It answers wi
         receiver.stop(); receiver.start()      # refused connections in between
         receiver.ids()                         # idempotency keys answered 2xx, in order
 
+``check_concurrent_sends`` is the sinks' common test of sends from several threads at once.
 ``spawned(status, reply)`` runs one in a process of its own (``python -m harness.receiver
 [STATUS] [REPLY_JSON]``), as the benchmarks do, and yields its URL.
 """
@@ -24,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -158,6 +160,37 @@ class Receiver:
             do_POST = do_PUT = do_PATCH = do_GET = do_DELETE = _answer
 
         return Handler
+
+
+def check_concurrent_sends(make_sink: Callable[[str], Any], make_event: Callable[[str], Any],
+                           event_id: Callable[[Request], str], **options: Any) -> None:
+    """A sink's sends from 8 threads at once (as the outbox's worker sends), to a receiver
+    (``options``: its status, reply) that fails every third event with 400: each send's
+    outcome is its own (exactly those raise DeliveryError) and every event arrives once.
+    ``make_sink(url)`` builds the sink, ``make_event(id)`` an event, ``event_id(request)``
+    reads the id back from what arrived."""
+    from chatfeedback.outbox.base import DeliveryError
+
+    ids = [f"event-{n:03d}" for n in range(90)]
+    with Receiver(status_for=lambda r: 400 if int(event_id(r)[-3:]) % 3 == 0 else None,
+                  **options) as receiver:
+        sink = make_sink(receiver.url)
+
+        def outcome(id_: str) -> str:
+            try:
+                sink.send(make_event(id_))
+            except DeliveryError:
+                return "failed"
+            return "sent"
+
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                outcomes = dict(zip(ids, pool.map(outcome, ids), strict=True))
+        finally:
+            sink.close()
+        received = receiver.wait_for(len(ids))
+    assert sorted(event_id(r) for r in received) == ids, "an event lost or sent twice"
+    assert [i for i, o in outcomes.items() if o == "failed"] == ids[::3], outcomes
 
 
 @contextmanager

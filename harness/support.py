@@ -117,17 +117,20 @@ class Server:
               else nullcontext(subprocess.DEVNULL)) as out:
             self.proc = subprocess.Popen(self.command(), env=self.env, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
+        proc = self.proc
+
+        def healthy() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
             try:
                 with urllib.request.urlopen(self.url + "_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        return self
+                    return r.read() == b"ok"
             except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("server did not become healthy")
+                return False
+
+        wait_until(healthy, timeout, every=0.2, what=f"the server on port {self.port} to "
+                   "answer its health check")
+        return self
 
     @property
     def pid(self) -> int:
@@ -249,16 +252,20 @@ http {{
         subprocess.run(self.command("-t", "-q"), check=True, capture_output=True)
         self.proc = subprocess.Popen(self.command("-g", "daemon off;"),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
+        proc = self.proc
+
+        def answering() -> bool:
+            if proc.poll() is not None:
                 raise RuntimeError("nginx exited: " + (self.dir / "error.log").read_text())
             try:
-                urllib.request.urlopen(self.url + "_stcore/health", timeout=2).read()
-                return self
+                with urllib.request.urlopen(self.url + "_stcore/health", timeout=2) as r:
+                    r.read()
+                return True
             except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("nginx did not answer")
+                return False
+
+        wait_until(answering, timeout, every=0.1, what="nginx to answer")
+        return self
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -277,17 +284,20 @@ http {{
             req = urllib.request.Request(self.url + f"_stcore/health?probe={key}",
                                          headers={"Cookie": f"chatfeedback_route={key}"})
             urllib.request.urlopen(req, timeout=5).read()
-        deadline = time.monotonic() + 30  # the access log is written after each response
-        while time.monotonic() < deadline:
+
+        def leading() -> str | None:
             logged = [(key, upstream) for key, upstream, _ in self.routes()
                       if key.startswith("probe")]
             for key, upstream in logged:
                 if upstream.endswith(f":{replica_port}"):
                     return key
             if len(logged) >= tries:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"no route cookie leads to port {replica_port}")
+                raise RuntimeError(f"no route cookie leads to port {replica_port}")
+            return None
+
+        # the access log is written after each response
+        return wait_until(leading, timeout=30, every=0.1,
+                          what=f"the access log to show the {tries} probes")
 
 
 def rated_answers(db_url: str) -> list:
@@ -303,14 +313,24 @@ def rated_answers(db_url: str) -> list:
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 60, every: float = 0.05,
-               what: str = "the condition") -> Any:
+               what: str | Callable[[], object] = "the condition",
+               sleep: Callable[[float], object] = time.sleep) -> Any:
     """Poll ``condition`` until it is truthy (returned) or ``timeout`` seconds pass
-    (AssertionError naming ``what``)."""
+    (AssertionError naming ``what``; a callable ``what`` is asked then, so the message can
+    show the state that was waited on). ``condition`` may raise to give up early (a process
+    that died). ``sleep``: how to pause between polls (``pumping(page)`` for a browser)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
+            named = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout} s waiting for {named}")
+        sleep(every)
+
+
+def pumping(page: Any) -> Callable[[float], None]:
+    """A pause for :func:`wait_until` that lets Playwright deliver the page's events (its
+    sync API dispatches them only inside its own calls: ``time.sleep`` holds them back)."""
+    return lambda seconds: page.wait_for_timeout(seconds * 1000)

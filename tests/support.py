@@ -11,6 +11,7 @@ from harness.support import (
     echo_models,
     free_port,
     nginx_binary,
+    pumping,
     rated_answers,
     running,
     send_prompt,
@@ -21,5 +22,5 @@ from harness.support import (
 )
 
 __all__ = ["CHROMIUM_ARGS", "NGINX_SITE", "REVIEW_SETTINGS", "VENV_BIN", "Nginx", "Server",
-           "chromium_path", "echo_models", "free_port", "nginx_binary", "rated_answers",
+           "chromium_path", "echo_models", "free_port", "nginx_binary", "pumping", "rated_answers",
            "running", "send_prompt", "signin_app", "wait_for_app", "wait_until", "write_config"]

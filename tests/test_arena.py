@@ -17,7 +17,7 @@ from chatfeedback.errors import ConfigError, FeedbackError, NotFound
 from chatfeedback.store.schema import rating_events
 
 from .openai_server import OpenAIServer, Script
-from .support import echo_models, write_config
+from .support import echo_models, wait_until, write_config
 
 pytestmark = pytest.mark.all_databases
 
@@ -217,9 +217,8 @@ def test_active_intervals_refresh_in_the_background(make_service, monkeypatch):
             "winner": rng.choice(["model_a", "model_b"])} for v in range(40) for _ in range(2)])
     monkeypatch.setattr(arena_module, "ACTIVE_REFRESH", 0.0)
     assert arena.pair_probabilities() == pytest.approx(first)   # the old snapshot, at once
-    deadline = time.monotonic() + 60
-    while arena.pair_probabilities()[2] <= 1 / 3 + 1e-9 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: arena.pair_probabilities()[2] > 1 / 3 + 1e-9, timeout=60,
+               what=lambda: f"the refreshed intervals (now {arena.pair_probabilities()})")
     assert arena.pair_probabilities()[2] > 1 / 3      # llama-qwen overlap most: drawn more
 
 

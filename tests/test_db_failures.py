@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from chatfeedback import demo
 from chatfeedback.store import Store
 
 from .pgcluster import PostgresCluster
-from .support import VENV_BIN
+from .support import VENV_BIN, wait_until
 
 APP = "cf-under-test"  # the application_name of the command's connections
 CEILING = 120.0        # seconds: generous, for a loaded machine
@@ -67,13 +66,15 @@ def command(*args: str) -> subprocess.Popen[str]:
 
 
 def wait_for(event: Callable[[], bool], proc: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + CEILING
-    while not event():
+    """``event`` while ``proc`` still runs (it ending first fails at once)."""
+    def seen() -> bool:
+        if event():
+            return True
         if proc.poll() is not None:
             raise AssertionError(f"the command ended before {what}: {proc.communicate()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {CEILING} s")
-        time.sleep(0.005)
+        return False
+
+    wait_until(seen, timeout=CEILING, every=0.005, what=what)
 
 
 def tagged(url: str) -> str:

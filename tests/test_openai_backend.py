@@ -15,6 +15,7 @@ from chatfeedback.errors import ConfigError
 from chatfeedback.export import answer_row, write_csv
 
 from .openai_server import Script, Unaccepting, refusing_url
+from .support import wait_until
 
 
 def model_entry(base_url: str, name: str = "llm", **options: object) -> str:
@@ -299,9 +300,8 @@ def test_close_mid_stream_closes_the_connection(make_service, openai_server):
     reply.close()
     answer = service.store.message(turn.answer.id)
     assert (answer.status, answer.content) == ("stopped", "a ")
-    deadline = time.monotonic() + 30  # a generous ceiling: a busy machine is slow, not wrong
-    while openai_server.abandoned == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: openai_server.abandoned, timeout=30,
+               what="the model server to see its stream abandoned")
     assert openai_server.abandoned == 1  # the HTTP stream was closed, not left reading
     _, again, _ = ask(service, "more", turn.conversation.id)
     assert again.message.status == "complete"
@@ -325,9 +325,8 @@ def test_stop_acts_while_the_model_is_silent(make_service, openai_server, silenc
         speak.set()
     answer = service.store.message(turn.answer.id)
     assert (answer.status, answer.content, answer.ttft_ms) == ("stopped", "", None)
-    deadline = time.monotonic() + 30
-    while openai_server.abandoned == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: openai_server.abandoned, timeout=30,
+               what="the model server to see its stream abandoned")
     assert openai_server.abandoned == 1
     for pump in [t for t in threading.enumerate() if t.name == f"stream-{turn.answer.id}"]:
         pump.join(30)  # the reading thread has ended: nothing can come late
@@ -344,8 +343,8 @@ def test_a_stop_closes_the_connection_at_the_next_chunk_even_without_text(make_s
     threading.Timer(0.3, reply.stop).start()
     assert list(reply) == [] and reply.message.status == "stopped"
     stopped = time.monotonic()
-    while openai_server.abandoned == 0 and time.monotonic() - stopped < 30:
-        time.sleep(0.05)
+    wait_until(lambda: openai_server.abandoned, timeout=30,
+               what="the model server to see its stream abandoned")
     # at a chunk 0.2 s after the stop, not at the text 30 s later (room for a busy machine)
     assert openai_server.abandoned == 1 and time.monotonic() - stopped < 15
 

@@ -2,7 +2,6 @@
 silent), and marked interrupted once no server has saved them for STALE_AFTER seconds."""
 
 import threading
-import time
 from datetime import timedelta
 from typing import ClassVar
 
@@ -11,6 +10,8 @@ import pytest
 from chatfeedback.backends import Backend
 from chatfeedback.chat import STALE_AFTER
 from chatfeedback.store.store import now
+
+from .support import wait_until
 
 pytestmark = pytest.mark.all_databases
 
@@ -29,15 +30,6 @@ class Thinking(Backend):
         yield "done"
 
 
-def wait_for(read, ready, timeout: float = 30):
-    """``read()`` again until ``ready(value)``; fails after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not ready(value := read()):
-        assert time.monotonic() < deadline, value
-        time.sleep(0.05)
-    return value
-
-
 def test_a_silent_model_is_still_saved_every_second(make_service):
     svc = make_service()
     thinking = Thinking(svc.settings.model("echo"))
@@ -47,9 +39,13 @@ def test_a_silent_model_is_still_saved_every_second(make_service):
     worker = threading.Thread(target=lambda: list(reply))
     worker.start()
     try:  # saved again and again although the model has said nothing yet
-        during = wait_for(lambda: svc.store.message(turn.answer.id),
-                          lambda m: m.updated_at - turn.answer.created_at
-                          >= timedelta(seconds=1.5))
+        def saved_again():  # the answer, once a save came 1.5 s after its start
+            answer = svc.store.message(turn.answer.id)
+            late = answer.updated_at - turn.answer.created_at >= timedelta(seconds=1.5)
+            return answer if late else None
+
+        during = wait_until(saved_again, timeout=30, what=lambda: "a save 1.5 s after the "
+                            f"start (stored: {svc.store.message(turn.answer.id)})")
         assert (during.status, during.content) == ("streaming", "")
     finally:
         thinking.answer.set()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from chatfeedback.errors import ConfigError
 from chatfeedback.outbox import registry
 from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings
 from chatfeedback.outbox.langfuse import LangfuseSink
-from harness.receiver import Receiver
+from harness.receiver import Receiver, check_concurrent_sends
 
 ACCEPTED = {"message": "Accepted"}
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -205,25 +204,8 @@ def test_built_from_the_settings_file(keys: None, tmp_path: Path) -> None:
 def test_concurrent_sends_from_worker_threads_each_arrive_once(keys: None) -> None:
     """Sends from several threads at once: the server fails every third score and exactly
     those raise; every score arrives once."""
-    def outcome(event_id: str) -> str:
-        try:
-            langfuse.send(event(id=event_id))
-        except DeliveryError:
-            return "failed"
-        return "sent"
-
-    ids = [f"event-{n:03d}" for n in range(90)]
-    with Receiver(status=202, reply=ACCEPTED, status_for=lambda r: 400 if int(
-            r.json()[0]["id"][-3:]) % 3 == 0 else None) as receiver:
-        langfuse = sink(receiver.url)
-        try:
-            with ThreadPoolExecutor(8) as pool:
-                outcomes = dict(zip(ids, pool.map(outcome, ids), strict=True))
-        finally:
-            langfuse.close()
-        received = receiver.wait_for(len(ids))
-    assert sorted(r.json()[0]["id"] for r in received) == ids
-    assert [i for i, o in outcomes.items() if o == "failed"] == ids[::3]
+    check_concurrent_sends(sink, lambda id_: event(id=id_), lambda r: r.json()[0]["id"],
+                           status=202, reply=ACCEPTED)
 
 
 def test_config_check_refuses_a_sink_whose_keys_are_missing(keys: None, tmp_path: Path,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from chatfeedback.errors import ConfigError
 from chatfeedback.outbox import registry
 from chatfeedback.outbox.base import DeliveryError, Event, SinkSettings
 from chatfeedback.outbox.otel import OtelSink, logs_endpoint
-from harness.receiver import Receiver, Request
+from harness.receiver import Receiver, Request, check_concurrent_sends
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
@@ -266,22 +265,4 @@ def test_concurrent_sends_from_worker_threads_each_arrive_once() -> None:
     def event_id(request: Request) -> str:
         return str(values(decode(request.body)[1])["chatfeedback.event.id"])
 
-    def outcome(event_id: str) -> str:
-        try:
-            otel.send(event(id=event_id))
-        except DeliveryError:
-            return "failed"
-        return "sent"
-
-    ids = [f"event-{n:03d}" for n in range(90)]
-    with Receiver(status_for=lambda r: 400 if int(event_id(r)[-3:]) % 3 == 0 else None
-                  ) as receiver:
-        otel = sink(receiver.url)
-        try:
-            with ThreadPoolExecutor(8) as pool:
-                outcomes = dict(zip(ids, pool.map(outcome, ids), strict=True))
-        finally:
-            otel.close()
-        received = receiver.wait_for(len(ids))
-    assert sorted(event_id(r) for r in received) == ids
-    assert [i for i, o in outcomes.items() if o == "failed"] == ids[::3]
+    check_concurrent_sends(sink, lambda id_: event(id=id_), event_id)

@@ -4,16 +4,14 @@ shown as interrupted (status error), never as complete."""
 from __future__ import annotations
 
 import threading
-import time
 
 from playwright.sync_api import expect
 
 from chatfeedback.store import Store
 
 from ..openai_server import OpenAIServer, Script
-from ..support import Server, send_prompt, wait_for_app, write_config
+from ..support import Server, pumping, send_prompt, wait_for_app, wait_until, write_config
 from ..test_openai_backend import model_entry
-from ..test_recovery import wait_for
 
 
 def last_answer(db_url: str):
@@ -55,23 +53,26 @@ def test_sigkill_mid_answer(page, tmp_path, db_url):
         box.fill(LONG)
         box.press("Enter")
         expect(messages.nth(5)).to_contain_text("All about durable")  # streaming now
-        wait_for(lambda: last_answer(db_url), lambda m: m.role == "assistant"
-                 and m.status == "streaming" and m.content)  # a periodic save
+        wait_until(lambda: (m := last_answer(db_url)).role == "assistant"
+                   and m.status == "streaming" and m.content, timeout=30,
+                   what=lambda: f"a periodic save (stored: {last_answer(db_url)})")
         server.kill()
 
         server = Server(db_url, config, port=server.port, log=log).start()
         page.goto(url)  # no reload after this: the page checks on the answer by itself
         wait_for_app(page)
         answer = page.get_by_test_id("stChatMessage").nth(5)
-        deadline = time.monotonic() + 60
-        while True:
+
+        def interrupted() -> bool:
             text = answer.inner_text()
             assert "saved every second" not in text  # never more than was streamed
             if "interrupted" in text:
-                break
+                return True
             assert "Still being written" in text  # until it is marked interrupted
-            assert time.monotonic() < deadline, text
-            page.wait_for_timeout(250)
+            return False
+
+        wait_until(interrupted, timeout=60, every=0.25, sleep=pumping(page),
+                   what=lambda: f"the answer marked interrupted (shows {answer.inner_text()!r})")
         expect(answer.get_by_test_id("stAlertContentError")).to_contain_text("interrupted")
         for index, label in ((1, "Thumbs up"), (3, "Thumbs down")):
             expect(page.get_by_test_id("stChatMessage").nth(index)

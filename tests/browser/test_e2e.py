@@ -10,7 +10,15 @@ import time
 from playwright.sync_api import expect
 
 from ..openai_server import OpenAIServer, Script
-from ..support import VENV_BIN, Server, send_prompt, wait_for_app, write_config
+from ..support import (
+    VENV_BIN,
+    Server,
+    pumping,
+    send_prompt,
+    wait_for_app,
+    wait_until,
+    write_config,
+)
 from ..test_openai_backend import model_entry
 
 
@@ -109,10 +117,8 @@ def test_rating_click_does_not_cut_a_streaming_answer(page, tmp_path, db_url):
             first = page.get_by_test_id("stChatMessage").nth(1)
             clicked = time.monotonic()
             first.get_by_role("radio", name="Thumbs down").click()
-            deadline = time.monotonic() + 30
-            while not [t for t in frames if t >= clicked]:  # the click left the browser
-                assert time.monotonic() < deadline, "no websocket frame after the click"
-                page.wait_for_timeout(50)
+            wait_until(lambda: [t for t in frames if t >= clicked],  # the click left the browser
+                       timeout=30, sleep=pumping(page), what="a websocket frame after the click")
             assert newest_answer(db_url).status == "streaming"  # still, when it left
             expect(last).not_to_contain_text("ends here.")
             go_on.set()

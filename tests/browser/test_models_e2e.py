@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from chatfeedback.store import Store
 
 from ..openai_server import OpenAIServer, Script
-from ..support import Server, send_prompt, wait_for_app, write_config
+from ..support import Server, send_prompt, wait_for_app, wait_until, write_config
 from ..test_openai_backend import model_entry
 
 KEY = "sk-e2e-secret-value-321"
@@ -77,9 +77,8 @@ def run_scenario(page, tmp_path, db_url) -> None:
             assert answer.status == "stopped"
             assert answer.content.startswith("word0 word1 word2 word3")
             assert "word39" not in answer.content
-            deadline = time.monotonic() + 10
-            while model.abandoned == 0 and time.monotonic() < deadline:
-                time.sleep(0.1)
+            wait_until(lambda: model.abandoned, timeout=30, every=0.1,
+                       what="the model server to see its stream abandoned")
             assert model.abandoned == 1  # the HTTP stream was closed too
             expect(messages).to_have_count(8)  # the stopped prompt was not sent again
             expect(page.get_by_test_id("stChatInputTextArea")).to_be_enabled()

@@ -7,13 +7,12 @@ listener would have seen them."""
 from __future__ import annotations
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import expect
 
-from ..support import Server, send_prompt, wait_for_app, write_config
+from ..support import Server, pumping, send_prompt, wait_for_app, wait_until, write_config
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
@@ -117,10 +116,9 @@ def test_an_allowed_hosts_images_load(page, tmp_path, db_url, listener):
         messages = page.get_by_test_id("stChatMessage")
         expect(messages.nth(1)).to_contain_text("...interesting.", timeout=30_000)
         expect(messages.nth(1).locator(f"img[src^='{listener.url}/md.png']")).to_have_count(1)
-        deadline = time.monotonic() + 30
-        while not {"/md.png?d=secret", "/ref.png", "/linked.png"} <= set(listener.paths):
-            assert time.monotonic() < deadline, listener.paths
-            page.wait_for_timeout(100)
+        wait_until(lambda: {"/md.png?d=secret", "/ref.png", "/linked.png"}
+                   <= set(listener.paths), timeout=30, every=0.1, sleep=pumping(page),
+                   what=lambda: f"the three images (requests so far: {listener.paths})")
         assert not [p for p in listener.paths if p.startswith("/html")]  # HTML stays text
     finally:
         server.stop()

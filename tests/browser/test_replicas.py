@@ -4,7 +4,6 @@ begun on one is continued and rated on the other, and each sees the other's rati
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,7 +12,15 @@ from playwright.sync_api import expect
 from chatfeedback.store import Store
 
 from ..openai_server import Script
-from ..support import NGINX_SITE, Nginx, Server, send_prompt, wait_for_app, write_config
+from ..support import (
+    NGINX_SITE,
+    Nginx,
+    Server,
+    send_prompt,
+    wait_for_app,
+    wait_until,
+    write_config,
+)
 from ..test_openai_backend import model_entry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,16 +114,16 @@ def test_two_replicas_behind_nginx(browser, tmp_path, pg_url, openai_server):
                    for p in (alice, bob)]
         alice.context.close()
         bob.context.close()
-        deadline = time.monotonic() + 30
-        while True:  # nginx logs a websocket when it closes
-            streams = {(route, upstream) for route, upstream, path in nginx.routes()
-                       if path.startswith("/_stcore/stream")}
-            if set(cookies) <= {route for route, _ in streams}:
-                break
-            assert time.monotonic() < deadline, streams
-            time.sleep(0.1)
+
+        def streams() -> set[tuple[str, str]]:  # (route, upstream) of the websockets
+            return {(route, upstream) for route, upstream, path in nginx.routes()
+                    if path.startswith("/_stcore/stream")}
+
+        wait_until(lambda: set(cookies) <= {route for route, _ in streams()}, timeout=30,
+                   every=0.1, what=lambda: f"nginx to log both browsers' websockets "
+                   f"(logged: {streams()})")  # nginx logs a websocket when it closes
         for cookie, replica in zip(cookies, replicas):
-            assert {u for r, u in streams if r == cookie} == {f"127.0.0.1:{replica.port}"}
+            assert {u for r, u in streams() if r == cookie} == {f"127.0.0.1:{replica.port}"}
     finally:
         go_on.set()
         nginx.stop()

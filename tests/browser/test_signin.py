@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from ..support import (
     send_prompt,
     signin_app,
     wait_for_app,
+    wait_until,
     write_config,
 )
 
@@ -33,15 +33,18 @@ def provider(tmp_path):
         proc = subprocess.Popen([str(VENV_BIN / "oidc-provider-mock"), "--port", str(port)],
                                 stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
+
+    def answering() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"oidc-provider-mock exited (see {tmp_path / 'oidc.log'})")
         try:
-            urllib.request.urlopen(base + "/.well-known/openid-configuration", timeout=2)
-            break
+            with urllib.request.urlopen(base + "/.well-known/openid-configuration",
+                                        timeout=2):
+                return True
         except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                raise RuntimeError("oidc-provider-mock did not start") from None
-            time.sleep(0.2)
+            return False
+
+    wait_until(answering, timeout=30, every=0.2, what="oidc-provider-mock to answer")
     yield base
     proc.terminate()
     proc.wait(10)
