@@ -21,8 +21,9 @@ stored). Parts (``--parts``):
   on two; the baseline at 1 and 50 on one.
 * ``burst``: benchmarks/load.py's scenario: 50 sessions at once, 4 prompts each rated at
   once, no pauses, one replica; ours and the baseline.
-* ``memory``: one replica's RSS (ours) while 1,000 conversations are made (10 sessions at a
-  time, each making 10 conversations of a prompt and a rating, then leaving).
+* ``memory``: one replica's RSS (ours) while ``--conversations`` (3,000) are made (10
+  sessions at a time, each making 10 conversations of a prompt and a rating, then leaving),
+  every 300: enough to see where it stops growing.
 
 Every human, burst and memory run reads the database back: each clicked rating stored once
 with its value, every answer complete, no error seen by a session or logged by a replica.
@@ -265,8 +266,10 @@ async def conversations(url: str, seed: int, count: int, errors: list[str],
             sent[unrated[0].rsplit("fb_", 1)[-1]] = n % 2  # fb_<id> or cf_fb_<id>
 
 
-def memory_run(variant: Variant, work: Path, total: int = 1000, at_once: int = 10,
-               each: int = 10) -> dict[str, Any]:
+def memory_run(variant: Variant, work: Path, total: int = 3000, at_once: int = 10,
+               each: int = 10, every: int = 300) -> dict[str, Any]:
+    """RSS after the first conversation and then every ``every`` conversations up to
+    ``total`` (enough to pass the point where it stops growing), with the time taken."""
     tag = variant.name.split()[0]
     config = write_config(work / f"memory-{tag}.toml", SEED_ECHO.replace("0.02", "0.0"))
     db = f"sqlite:///{work / f'memory-{tag}.db'}"
@@ -276,7 +279,8 @@ def memory_run(variant: Variant, work: Path, total: int = 1000, at_once: int = 1
     samples = []
     try:
         asyncio.run(conversations(server.url, -1, 1, errors, sent))  # imports, first run
-        samples.append((1, rss_mb(server.pid)))
+        began = time.monotonic()
+        samples.append((1, 0.0, rss_mb(server.pid)))
         made = 1
         while made < total:
             async def batch(offset: int) -> None:
@@ -284,7 +288,8 @@ def memory_run(variant: Variant, work: Path, total: int = 1000, at_once: int = 1
                                                      sent) for i in range(at_once)))
             asyncio.run(batch(made))
             made += at_once * each
-            samples.append((made, rss_mb(server.pid)))
+            if (made - 1) % every == 0:
+                samples.append((made, time.monotonic() - began, rss_mb(server.pid)))
     finally:
         server.stop()
     result = load.Result("sqlite", 1, total // each, each, sent=sent, errors=errors)
@@ -297,12 +302,12 @@ def memory_run(variant: Variant, work: Path, total: int = 1000, at_once: int = 1
 
 
 def memory_table(runs: list[dict[str, Any]]) -> str:
-    counts = [n for n, _ in runs[0]["samples"]]
-    lines = ["| server | " + " | ".join(f"RSS MB after {n:,}" for n in counts)
-             + " | stored once, no error |", "|---" * (len(counts) + 2) + "|"]
+    lines = ["| server | conversations made | seconds | RSS MB | stored once, no error |",
+             "|---|---|---|---|---|"]
     for r in runs:
-        lines.append(f"| {r['server']} | " + " | ".join(f"{mb:,.0f}" for _, mb in r["samples"])
-                     + f" | {'yes' if r['ok'] else 'NO: ' + str(r['problems'])} |")
+        ok = "yes" if r["ok"] else "NO: " + str(r["problems"])
+        lines += [f"| {r['server']} | {n:,} | {t:.0f} | {mb:,.0f} | {ok} |"
+                  for n, t, mb in r["samples"]]
     return "\n".join(lines)
 
 
@@ -341,7 +346,8 @@ def report(results: dict[str, Any]) -> str:
         if runs:
             out += ["", f"{title}:", "", sessions_table(runs)]
     if "memory" in results:
-        out += ["", "One replica's RSS while 1,000 conversations are made:", "",
+        total = results["memory"][0]["samples"][-1][0] - 1
+        out += ["", f"One replica's RSS while {total:,} conversations are made:", "",
                 memory_table(results["memory"])]
     return "\n".join(out) + "\n"
 
@@ -366,6 +372,8 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=15, help="turns per server (cpu part)")
     parser.add_argument("--one-replica", default=",".join(map(str, ONE_REPLICA)))
     parser.add_argument("--two-replicas", default=",".join(map(str, TWO_REPLICAS)))
+    parser.add_argument("--conversations", type=int, default=3000,
+                        help="made by the memory part (its RSS sampled every 300)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--write-docs", action="store_true",
                         help=f"put the tables in {PAGE.relative_to(ROOT)} and the chart in "
@@ -399,7 +407,7 @@ def main() -> int:
             for v in compared:
                 measure(v, replicas=1, sessions=50, human=False)
         if "memory" in parts:
-            results["memory"] = [memory_run(ours, work)]
+            results["memory"] = [memory_run(ours, work, total=args.conversations)]
             print(memory_table(results["memory"]), flush=True)
     results["load_after"] = load_average()
     text = report(results)
