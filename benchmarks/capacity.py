@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import load
-from benchmarks.stclient import StreamlitSession
+from harness.stclient import StreamlitSession
 from harness.support import VENV_BIN, Server, cpu_seconds, rss_mb, write_config
 
 SEED_APP = Path(__file__).with_name("seed_app.py")

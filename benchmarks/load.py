@@ -6,7 +6,7 @@ reports p50/p95 of prompt-to-last-token and click-to-saved.
     .venv/bin/python benchmarks/load.py                       # the whole matrix
     .venv/bin/python benchmarks/load.py --db sqlite --sessions 50 --replicas 2
 
-Each session is a websocket client speaking Streamlit's protocol (benchmarks/stclient.py).
+Each session is a websocket client speaking Streamlit's protocol (harness/stclient.py).
 Prompt-to-last-token: from sending the prompt to the message that shows the whole answer.
 Click-to-saved: from the click to the end of the rating's fragment run, whose callback has
 committed the rating by then. Sessions start together and do not pause between actions.
@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.stclient import StreamlitSession
 from chatfeedback.store import Store
 from harness.pgcluster import PostgresServer
+from harness.stclient import StreamlitSession
 from harness.support import Nginx, Server, cpu_seconds, rss_mb, write_config
 
 ECHO_DELAY = 0.005  # seconds per character: ~0.2 s of streaming per answer

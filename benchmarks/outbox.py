@@ -3,7 +3,7 @@
 1. **Delivery does not slow a click.** Two `chatfeedback run` servers, each on its own SQLite
    file: one without sinks, one with three webhook sinks (each to a receiver process of its
    own, harness/receiver.py), whose worker delivers every rating while the clicks go on.
-   One Streamlit websocket session per server (benchmarks/stclient.py, as load.py) sends a
+   One Streamlit websocket session per server (harness/stclient.py, as load.py) sends a
    prompt and rates the answer, ``--clicks`` times per round, the servers alternating for
    ``--rounds`` rounds; click-to-saved is the click's fragment run, whose callback has
    committed the rating (and its outbox row). Reported: medians and the ratio.
@@ -41,7 +41,6 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert
 
-from benchmarks.stclient import StreamlitSession
 from chatfeedback.config import OutboxConfig
 from chatfeedback.ids import new_id
 from chatfeedback.outbox import registry
@@ -53,6 +52,7 @@ from chatfeedback.store.engine import now
 from chatfeedback.store.schema import outbox
 from harness.pgcluster import PostgresServer
 from harness.receiver import spawned
+from harness.stclient import StreamlitSession
 from harness.support import Server, write_config
 
 SECRET_ENV = "BENCH_WEBHOOK_SECRET"

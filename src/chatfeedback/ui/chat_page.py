@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 
 import streamlit as st
@@ -107,9 +108,7 @@ def render() -> None:
     models, slot = sidebar()
     echo_hint(service().settings)
     try:
-        show_conversation(conversation_id, owner)
-    except StoreError as exc:  # e.g. the database is down: say so, keep the page alive
-        st.error(f"The conversation cannot be shown right now: {exc}", icon=":material/error:")
+        chat(conversation_id, owner)
     finally:
         try:
             with models:
@@ -117,6 +116,26 @@ def render() -> None:
             conversation_list(slot, st.query_params.get(PARAM), owner)
         except StoreError as exc:
             slot.caption(f"Conversations cannot be listed right now: {exc}")
+
+
+def _opened() -> str | None:
+    return st.query_params.get(PARAM) or None
+
+
+@st.fragment
+def chat(conversation_id: str | None, owner: str | None) -> None:
+    """The conversation and its input box, in a fragment: a prompt, Regenerate, a version
+    switch or "Show earlier" reruns only this, not the navigation and the sidebar. When
+    another conversation becomes the open one from in here (the first prompt of a new chat
+    makes one), the whole page runs again, so that the sidebar lists it."""
+    if _opened() != conversation_id:  # opened from in here by the last run's callback
+        st.rerun()
+    try:
+        show_conversation(conversation_id, owner, pinned=True)
+    except StoreError as exc:  # e.g. the database is down: say so, keep the page alive
+        st.error(f"The conversation cannot be shown right now: {exc}", icon=":material/error:")
+    if _opened() != conversation_id:
+        st.rerun()
 
 
 def _show_earlier(conversation_id: str, turns: int) -> None:
@@ -142,10 +161,12 @@ def windowed_history(conversation_id: str) -> list[Message]:
 
 
 def show_conversation(conversation_id: str | None, owner: str | None,
-                      opener: Callable[[str | None], None] = _open) -> None:
+                      opener: Callable[[str | None], None] = _open, *,
+                      pinned: bool = False) -> None:
     """The conversation (None: a new one, begun by the first prompt) with its input box;
     ``opener`` makes another conversation the open one (the URL's, here; the drop-in
-    chat keeps it in Session State)."""
+    chat keeps it in Session State). ``pinned``: the input box at the bottom of the page
+    also when this runs in a fragment (whose elements are otherwise inline)."""
     svc = service()
     history: list[Message] = []
     blind = False
@@ -160,7 +181,8 @@ def show_conversation(conversation_id: str | None, owner: str | None,
         history = windowed_history(conversation_id)
     else:
         remember({})
-    prompt = st.chat_input("Say something", submit_mode="stop", key=keys.PROMPT)
+    with st.bottom if pinned else nullcontext():
+        prompt = st.chat_input("Say something", submit_mode="stop", key=keys.PROMPT)
     if prompt is not None and not prompt.strip():
         prompt = None  # an empty or blank prompt does nothing
     regenerated = regenerate(history, prompt)

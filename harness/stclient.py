@@ -19,6 +19,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import ClientConnection, connect
 
 FINISHED = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
+RERUN = ForwardMsg.FINISHED_EARLY_FOR_RERUN
 
 
 @dataclass
@@ -66,6 +67,7 @@ class StreamlitSession:
         self.query_string = ""
         self.page_script_hash = ""
         self.chat_input_id: str | None = None
+        self.chat_fragment = ""  # the fragment the chat input is in ("": none)
         self.feedback: dict[str, tuple[str, str]] = {}  # widget key -> (widget id, fragment)
         self.values: dict[str, str] = {}                # widget id -> value sent (feedback)
         self._ws: ClientConnection | None = None
@@ -88,7 +90,11 @@ class StreamlitSession:
     async def rerun(self, *, chat: str | None = None, fragment_id: str = "",
                     timeout: float = 300) -> Run:
         """Send a rerun like the browser (current query string, every widget value; a chat
-        message as the chat input's trigger) and collect messages until it finishes."""
+        message as the chat input's trigger, in the chat input's fragment as the browser
+        sends it) and collect messages until it finishes, also through the full run that
+        a fragment run may ask for (``st.rerun()``)."""
+        if chat is not None and not fragment_id:
+            fragment_id = self.chat_fragment
         back = BackMsg()
         state = back.rerun_script
         state.query_string = self.query_string
@@ -116,6 +122,8 @@ class StreamlitSession:
             if kind == "script_finished" and msg.script_finished in FINISHED:
                 run.finished = now
                 return run
+            if kind == "script_finished" and msg.script_finished == RERUN:
+                continue  # the run it asked for follows
             if kind == "script_finished" and msg.script_finished not in FINISHED:
                 name = ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)
                 raise RuntimeError(f"script run ended with {name}")
@@ -133,6 +141,7 @@ class StreamlitSession:
             which = element.WhichOneof("type")
             if which == "chat_input":
                 self.chat_input_id = element.chat_input.id
+                self.chat_fragment = msg.delta.fragment_id
             elif which == "feedback":
                 widget_id = element.feedback.id
                 key = widget_id.rsplit("-", 1)[-1] if "-" in widget_id else widget_id
