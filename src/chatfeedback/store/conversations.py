@@ -22,20 +22,10 @@ ANYONE = object()  # owner filter meaning "do not filter by owner"
 
 class Conversations(Connected):
     @db_errors
-    def create_conversation(self, *, owner: str | None = None, title: str = "",
-                            model: str | None = None, source: str = "chat",
-                            training_consent: bool = False, meta: dict[str, Any] | None = None,
-                            created_at: datetime | None = None, id: str | None = None,
-                            experiment: str | None = None, arm: str | None = None,
-                            unit: str | None = None,
-                            assignment_p: float | None = None) -> Conversation:
-        """A new conversation; an experiment's one with its arm, unit and the chance of
-        that arm (``id`` given: the unit of ``unit = "conversation"`` is known before)."""
+    def create_conversation(self, **fields: Any) -> Conversation:
+        """A new conversation (``fields``: :func:`insert_conversation`'s)."""
         with self._write() as conn:
-            return insert_conversation(
-                conn, owner=owner, title=title, model=model, source=source,
-                training_consent=training_consent, meta=meta, created_at=created_at, id=id,
-                experiment=experiment, arm=arm, unit=unit, assignment_p=assignment_p)
+            return insert_conversation(conn, **fields)
 
     @db_errors
     def conversation(self, conversation_id: str, owner: Any = ANYONE) -> Conversation:
@@ -136,7 +126,9 @@ def insert_conversation(conn: Connection, *, owner: str | None = None, title: st
                         experiment: str | None = None, arm: str | None = None,
                         unit: str | None = None,
                         assignment_p: float | None = None) -> Conversation:
-    """:meth:`Conversations.create_conversation` inside the transaction ``conn``."""
+    """A new conversation, in the transaction ``conn``; an experiment's one with its arm,
+    unit and the chance of that arm (``id`` given: the unit of ``unit = "conversation"``
+    is known before)."""
     when = created_at or now()
     row = dict(id=id or new_id(), owner=owner, title=title, model=model, source=source,
                training_consent=training_consent, meta=meta, created_at=when,
