@@ -3,6 +3,7 @@ and on PostgreSQL."""
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -59,16 +60,41 @@ def test_upgrade_is_idempotent_and_wal_is_on(db_url):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
 
 
-def test_replicas_starting_together_migrate_once(db_url):
-    """Several processes opening a blank database at once: one migrates, the others wait
-    (an advisory lock on PostgreSQL, the write lock on SQLite) and none fails."""
-    code = "import sys; from chatfeedback.store import Store; Store.open(sys.argv[1]).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+# Imports first, then waits for the go file: the processes open the database within a
+# millisecond of each other, not whenever their imports happen to finish.
+TOGETHER = """
+import os, sys, time
+from chatfeedback.store import Store
+print("ready", flush=True)
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.001)
+Store.open(sys.argv[1]).close()
+"""
+
+
+def open_together(url: str, go: Path, processes: int = 2) -> list[str]:
+    """The last line of each failed process's error output."""
+    procs = [subprocess.Popen([sys.executable, "-c", TOGETHER, url, str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(processes)]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    go.touch()
     errs = [p.communicate(timeout=120)[1] for p in procs]
-    errors = [err for p, err in zip(procs, errs) if p.returncode != 0]
-    assert errors == []
-    assert Store.open(db_url, upgrade=False).revision() == Store.head()
+    return [err.strip().splitlines()[-1] for p, err in zip(procs, errs, strict=True)
+            if p.returncode != 0]
+
+
+def test_replicas_starting_together_migrate_once(db_url, tmp_path):
+    """Several processes opening a blank database at once: one migrates, the others wait
+    (an advisory lock on PostgreSQL, the write lock on SQLite) and none fails. On SQLite
+    also the switch of a new file to WAL, which SQLite does not wait for by itself: twelve
+    new files, each opened by two processes in the same millisecond."""
+    urls = [db_url] if not db_url.startswith("sqlite") else \
+        [f"sqlite:///{tmp_path / f'new{i}.db'}" for i in range(12)]
+    for i, url in enumerate(urls):
+        assert open_together(url, tmp_path / f"go{i}") == []
+        assert Store.open(url, upgrade=False).revision() == Store.head()
 
 
 def test_upgrade_counts_the_rated_among_shown_answers_already_there(db_url):

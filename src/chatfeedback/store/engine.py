@@ -4,11 +4,13 @@ migrations' location, and the UTC clock every stored time follows."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from time import monotonic, sleep
 from typing import Any
 
 from alembic.config import Config
@@ -18,6 +20,7 @@ from sqlalchemy.engine import make_url
 from ..errors import StoreError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_SECONDS = 30  # how long an SQLite connection waits for another process's lock
 
 
 def now() -> datetime:
@@ -146,14 +149,15 @@ def make_engine(url: str) -> Engine:
             raise StoreError(f"cannot open database {url}: folder {path.parent} does not exist")
         if not os.access(path if path.exists() else path.parent, os.W_OK):
             raise StoreError(f"cannot open database {url}: {path} is not writable")
-    engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_SECONDS,
+                                                 "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        _wal(cursor)
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -164,3 +168,19 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _wal(cursor: Any) -> None:
+    """WAL mode. Switching a new file to it needs the file to itself, and SQLite does not
+    wait for that (its busy handler is not asked): a replica opening the same new database
+    in the same moment as another made it fail at once with "database is locked". It is
+    tried again until the busy timeout; a file already in WAL keeps it without a lock."""
+    deadline = monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or monotonic() > deadline:
+                raise
+            sleep(0.01)
