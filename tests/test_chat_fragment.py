@@ -48,6 +48,9 @@ async def session(url: str) -> dict[str, Run]:
         runs["second"] = await tab.rerun(chat="second question")
         widget = next(k for k, (wid, _) in tab.feedback.items() if wid not in tab.values)
         runs["click"] = await tab.click_feedback(widget, 1)
+        tab.query_string = ""  # the URL without a conversation, and a prompt with it
+        runs["another"] = await tab.rerun(chat="third question")
+        runs["params after"] = tab.params
     return runs
 
 
@@ -74,3 +77,7 @@ def test_a_prompt_reruns_only_the_chat(tmp_path):
     assert "chat_input" in drawn_in(runs["second"], RootContainer.BOTTOM)
     assert not [t for t in runs["second"].texts() if "rror" in t]
     assert statuses(runs["click"]) == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
+    # the prompt goes to the conversation of the URL the chat was sent with: a new one
+    assert runs["another"].first_time_containing("third question") is not None
+    assert runs["params after"]["c"] != runs["params"]["c"]
+    assert "third question" in sidebar_labels(runs["another"])

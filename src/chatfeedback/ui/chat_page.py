@@ -125,13 +125,13 @@ def _opened() -> str | None:
 @st.fragment
 def chat(conversation_id: str | None, owner: str | None) -> None:
     """The conversation and its input box, in a fragment: a prompt, Regenerate, a version
-    switch or "Show earlier" reruns only this, not the navigation and the sidebar. When
-    another conversation becomes the open one from in here (the first prompt of a new chat
-    makes one), the whole page runs again, so that the sidebar lists it."""
-    if _opened() != conversation_id:  # opened from in here by the last run's callback
-        st.rerun()
+    switch or "Show earlier" reruns only this, not the navigation and the sidebar. It shows
+    the URL's conversation, which a callback from in here may have changed since the page
+    ran (``conversation_id``); when another conversation became the open one (the first
+    prompt of a new chat makes one), the whole page runs again, so that the sidebar
+    lists it."""
     try:
-        show_conversation(conversation_id, owner, pinned=True)
+        show_conversation(_opened(), owner, pinned=True)
     except StoreError as exc:  # e.g. the database is down: say so, keep the page alive
         st.error(f"The conversation cannot be shown right now: {exc}", icon=":material/error:")
     if _opened() != conversation_id:
