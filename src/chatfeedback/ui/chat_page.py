@@ -103,7 +103,7 @@ def show_message(message: Message, *, editable: bool, blind: bool = False) -> No
 
 def render() -> None:
     owner = current_user()
-    conversation_id = st.query_params.get(PARAM) or None
+    conversation_id = _opened()
     consent_toggle(conversation_id, owner)
     models, slot = sidebar()
     echo_hint(service().settings)
@@ -112,13 +112,14 @@ def render() -> None:
     finally:
         try:
             with models:
-                model_picker(st.query_params.get(PARAM))
-            conversation_list(slot, st.query_params.get(PARAM), owner)
+                model_picker(_opened())
+            conversation_list(slot, _opened(), owner)
         except StoreError as exc:
             slot.caption(f"Conversations cannot be listed right now: {exc}")
 
 
 def _opened() -> str | None:
+    """The open conversation: the URL's (``?c=``), None for a new chat."""
     return st.query_params.get(PARAM) or None
 
 
