@@ -5,6 +5,7 @@ build their prompts from it: checked against the requests the OpenAI-protocol se
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,7 @@ def answer(service, conversation_id: str | None, prompt: str, *, stop_at: str | 
 
 def stream(service, row, *, stop_at: str | None = None):
     reply = service.reply(row)
-    for _ in reply:
+    for _ in reply.pieces(idle=0.05):  # as the page reads it: held-back text comes when idle
         if stop_at and stop_at in reply.text:
             reply.stop()
     return reply.message
@@ -57,11 +58,13 @@ def test_training_prompts_are_the_requests_the_model_received(make_service, open
         [("system", "You are terse."), ("user", "imp one"), ("assistant", "Imported one."),
          ("user", "imp two"), ("assistant", "Imported two.")], model="llm")
     conv = imported.id
+    held = threading.Event()
     openai_server.reply(
         Script(text="Fine."),
         Script(status=500, error="the GPU fell over"),                 # error, no text
         Script(text="Half an", finish_reason=None, done=False),        # error after text
-        Script(text=["Stopped ", "here ", "and ", "more"], delay=0.2),  # stopped
+        # stopped: the model holds back its third piece until the test has stopped it
+        Script(text=["Stopped ", "here ", "and ", "more"], gate=held, gate_after=2),
         Script(text="Five A."), Script(text="Five B."),                # regenerated
         Script(text="One again."),                                     # an earlier turn
         Script(text="Six."), Script(text="Seven."))
@@ -75,6 +78,7 @@ def test_training_prompts_are_the_requests_the_model_received(make_service, open
     for prompt in ("two", "three"):
         logged(answer(service, conv, prompt))
     stopped = answer(service, conv, "four", stop_at="here")
+    held.set()
     assert (stopped.status, stopped.content) == ("stopped", "Stopped here ")
     logged(stopped)
     five_a = answer(service, conv, "five")

@@ -77,11 +77,12 @@ def test_every_earlier_turn_is_sent(make_service, openai_server):
 
 def test_failed_turns_are_left_out_and_roles_alternate(make_service, openai_server):
     """A failed answer's prompt and partial text are not sent; a stopped answer's text is."""
+    held = threading.Event()  # the model holds back "and " until the user has stopped it
     openai_server.reply(
         Script(text="Fine."),
         Script(status=500, error="the GPU fell over"),                 # error, no text
         Script(text="Half an", finish_reason=None, done=False),        # error after text
-        Script(text=["Stopped ", "here ", "and ", "more"], delay=0.2),  # stopped by the user
+        Script(text=["Stopped ", "here ", "and ", "more"], gate=held, gate_after=2),
         Script(text="Last."))
     service = make_service(model_entry(openai_server.base_url, system_prompt="S"))
     turn, _, _ = ask(service, "one")
@@ -89,9 +90,10 @@ def test_failed_turns_are_left_out_and_roles_alternate(make_service, openai_serv
     assert ask(service, "two", conv)[1].message.status == "error"
     assert ask(service, "three", conv)[1].message.content == "Half an"
     stopped = service.reply(service.send(conv, "four").answer)
-    for piece in stopped:
+    for piece in stopped.pieces(idle=0.05):  # as the page reads it (held-back text, when idle)
         if "here" in stopped.text:
             stopped.stop()
+    held.set()
     assert (stopped.message.status, stopped.message.content) == ("stopped", "Stopped here ")
     ask(service, "five", conv)
     assert openai_server.requests[-1].messages == [
@@ -276,15 +278,18 @@ def test_connect_timeout(make_service):
 
 
 def test_stop_keeps_partial_text_as_stopped(make_service, openai_server):
-    openai_server.reply(Script(text=["one ", "two ", "three ", "four ", "five"], delay=0.3))
+    held = threading.Event()  # "three " waits until the test has stopped the answer
+    openai_server.reply(Script(text=["one ", "two ", "three ", "four ", "five"], gate=held,
+                               gate_after=2))
     service = make_service(model_entry(openai_server.base_url))
     turn = service.send(None, "count")
     reply = service.reply(turn.answer)
     received = ""
-    for piece in reply:
+    for piece in reply.pieces(idle=0.05):  # as the page reads it (held-back text, when idle)
         received += piece
         if "two" in received:
             reply.stop()
+    held.set()
     answer = service.store.message(turn.answer.id)
     assert (answer.status, answer.content) == ("stopped", "one two ")
     assert answer.finish_reason is None and answer.error is None
