@@ -30,12 +30,14 @@ class Run:
     messages: list[tuple[float, ForwardMsg]] = field(default_factory=list)
     finished: float = 0.0
 
-    def elements(self) -> list[tuple[float, str, object]]:
-        """(time, element type, element) of every new element, in order."""
+    def elements(self, root: int | None = None) -> list[tuple[float, str, object]]:
+        """(time, element type, element) of every new element, in order; ``root``: only
+        those drawn into that root container of the page (RootContainer: MAIN, SIDEBAR,
+        BOTTOM...)."""
         out = []
         for when, msg in self.messages:
             if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == \
-                    "new_element":
+                    "new_element" and root in (None, msg.metadata.delta_path[0]):
                 element = msg.delta.new_element
                 kind = element.WhichOneof("type")
                 out.append((when, kind, getattr(element, kind)))

@@ -26,16 +26,12 @@ def statuses(run: Run) -> list[str]:
 
 def drawn_in(run: Run, root: int) -> list[str]:
     """The types of the elements a run drew into one of the page's root containers."""
-    return [m.delta.new_element.WhichOneof("type") for _, m in run.messages
-            if m.WhichOneof("type") == "delta" and m.delta.WhichOneof("type") == "new_element"
-            and m.metadata.delta_path[0] == root]
+    return [kind for _, kind, _ in run.elements(root)]
 
 
 def sidebar_labels(run: Run) -> list[str]:
-    return [m.delta.new_element.button.label for _, m in run.messages
-            if m.WhichOneof("type") == "delta" and m.delta.WhichOneof("type") == "new_element"
-            and m.metadata.delta_path[0] == RootContainer.SIDEBAR
-            and m.delta.new_element.WhichOneof("type") == "button"]
+    return [element.label for _, kind, element in run.elements(RootContainer.SIDEBAR)
+            if kind == "button"]
 
 
 async def session(url: str) -> dict[str, Run]:

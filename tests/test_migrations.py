@@ -3,7 +3,6 @@ and on PostgreSQL."""
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -60,26 +59,27 @@ def test_upgrade_is_idempotent_and_wal_is_on(db_url):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
 
 
-# Imports first, then waits for the go file: the processes open the database within a
-# millisecond of each other, not whenever their imports happen to finish.
+# Imports first, then waits for a line on its input: the processes open the database
+# within a millisecond of each other, not whenever their imports happen to finish.
 TOGETHER = """
-import os, sys, time
+import sys
 from chatfeedback.store import Store
 print("ready", flush=True)
-while not os.path.exists(sys.argv[2]):
-    time.sleep(0.001)
+sys.stdin.readline()
 Store.open(sys.argv[1]).close()
 """
 
 
-def open_together(url: str, go: Path, processes: int = 2) -> list[str]:
+def open_together(url: str, processes: int = 2) -> list[str]:
     """The last line of each failed process's error output."""
-    procs = [subprocess.Popen([sys.executable, "-c", TOGETHER, url, str(go)],
+    procs = [subprocess.Popen([sys.executable, "-c", TOGETHER, url], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(processes)]
     for proc in procs:
         assert proc.stdout.readline().strip() == "ready"
-    go.touch()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     errs = [p.communicate(timeout=120)[1] for p in procs]
     return [err.strip().splitlines()[-1] for p, err in zip(procs, errs, strict=True)
             if p.returncode != 0]
@@ -92,8 +92,8 @@ def test_replicas_starting_together_migrate_once(db_url, tmp_path):
     new files, each opened by two processes in the same millisecond."""
     urls = [db_url] if not db_url.startswith("sqlite") else \
         [f"sqlite:///{tmp_path / f'new{i}.db'}" for i in range(12)]
-    for i, url in enumerate(urls):
-        assert open_together(url, tmp_path / f"go{i}") == []
+    for url in urls:
+        assert open_together(url) == []
         assert Store.open(url, upgrade=False).revision() == Store.head()
 
 

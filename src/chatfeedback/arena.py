@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .chat import ChatService, Reply, Turn
+from .chat import ChatService, Reply, Turn, check_prompt
 from .errors import FeedbackError
 from .experiments import Arm, arm_by_path
 from .history import USABLE
@@ -180,13 +180,12 @@ class Arena:
 
     def start(self, prompt: str, *, voter: str, owner: str | None = None) -> ArenaTurn:
         """A new round for ``voter`` (a user email or session id) with its first prompt."""
-        if not prompt or not prompt.strip():
-            raise ValueError("an empty prompt is not sent")
+        check_prompt(prompt)
         model_a, model_b, probability, weight = self.draw()
         consent = self.settings.feedback.training_consent_default
         sides = [({"owner": owner, "model": self.model_of(name), "source": "arena",
                    "training_consent": consent},
-                  self.service.answer_fields(self.model_of(name), self.arm(name)))
+                  self._answer_fields(name))
                  for name in (model_a, model_b)]
         rnd, (a, b) = self.store.start_round(
             prompt, sides, voter=voter, model_a=model_a, model_b=model_b,
@@ -218,14 +217,16 @@ class Arena:
             raise FeedbackError("this round is voted; start a new round")
         if view.failed:
             raise FeedbackError("one side of this round failed; start a new round")
-        if not prompt or not prompt.strip():
-            raise ValueError("an empty prompt is not sent")
+        check_prompt(prompt)
         a, b = self.store.open_turns(
-            [(conversation, prompt,
-              self.service.answer_fields(self.model_of(name), self.arm(name)))
+            [(conversation, prompt, self._answer_fields(name))
              for conversation, name in ((rnd.conversation_a, rnd.model_a),
                                         (rnd.conversation_b, rnd.model_b))], owner=owner)
         return ArenaTurn(rnd, Turn(*a), Turn(*b))
+
+    def _answer_fields(self, name: str) -> dict[str, Any]:
+        """What an answer of the arena name ``name`` records (its model's or arm's)."""
+        return self.service.answer_fields(self.model_of(name), self.arm(name))
 
     def replies(self, turn: ArenaTurn) -> dict[str, Reply]:
         return {"a": self.service.reply(turn.a.answer, self.arm(turn.round.model_a)),

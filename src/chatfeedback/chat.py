@@ -177,6 +177,12 @@ class Reply:
         self.message = self._service.store.message(self.message.id)
 
 
+def check_prompt(prompt: str) -> None:
+    """ValueError for a prompt that is not sent: empty or blank."""
+    if not prompt or not prompt.strip():
+        raise ValueError("an empty prompt is not sent")
+
+
 class ChatService:
     """What a chat client needs: conversations, replies and ratings, with the rules applied."""
 
@@ -269,8 +275,7 @@ class ChatService:
         answer row marked streaming. Stream it with :meth:`reply`. ``arm``: answer as this
         experiment arm (its system prompt and settings; the arena's arms), else as the
         conversation's own arm if it has one."""
-        if not prompt or not prompt.strip():
-            raise ValueError("an empty prompt is not sent")
+        check_prompt(prompt)
         if conversation_id is None:
             conversation = self.new_conversation(owner=owner, model=model, person=person)
         else:
